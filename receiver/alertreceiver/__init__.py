@@ -1,0 +1,16 @@
+"""Alert receiver: a local stand-in for the outside services Alertmanager notifies.
+
+It accepts Alertmanager's webhook (payload version 4), Slack incoming-webhook and
+PagerDuty Events API v2 requests, stores one row per alert per notification in SQLite,
+and shows them at ``GET /`` (HTML) and ``GET /api/notifications`` (JSON).
+
+Environment variables (read once by ``create_app``):
+
+- ``RECEIVER_HOST`` (default ``0.0.0.0``) and ``RECEIVER_PORT`` (default ``5001``): bind
+  address, used by the gunicorn configuration and ``python -m alertreceiver``.
+- ``RECEIVER_DB`` (default ``/data/notifications.db``): SQLite file; its folder is created.
+- ``RECEIVER_GRAFANA_URL`` (default ``http://127.0.0.1:3000``) and
+  ``RECEIVER_ALERTMANAGER_URL`` (default ``http://127.0.0.1:9093``): link targets on the page.
+- ``RECEIVER_MAX_BODY_BYTES`` (default 1048576): larger request bodies get 413.
+- ``LOG_LEVEL`` (default ``INFO``).
+"""

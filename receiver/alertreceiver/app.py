@@ -1,0 +1,71 @@
+"""Flask app factory of the alert receiver; see the package docstring for settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from flask import Flask, Response, request
+from prometheus_client import CollectorRegistry, make_wsgi_app
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+from . import ingest, query, store
+from .config import Settings, load_settings
+from .errors import reject
+from .metrics import ReceiverMetrics
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, environ: Mapping[str, str] | None = None) -> Flask:
+    """Build the receiver app from `settings`, or from the environment when None."""
+    settings = settings or load_settings(environ)
+    store.initialize(settings.db_path)
+
+    app = Flask(__name__)
+    app.config["RECEIVER_SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False
+
+    metrics = ReceiverMetrics(CollectorRegistry())
+    app.extensions["receiver_metrics"] = metrics
+    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/metrics": make_wsgi_app(metrics.registry)})
+
+    app.register_blueprint(ingest.bp)
+    app.register_blueprint(query.bp)
+    _register_error_handlers(app)
+    logger.info("receiver ready, database %s", settings.db_path, extra={"db_path": settings.db_path})
+    return app
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge) -> Response:
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        return reject(413, "too_large", "payload too large", "(body)",
+                      f"the body is larger than the limit of {limit} bytes; send fewer alerts per "
+                      "notification (Alertmanager max_alerts) or raise RECEIVER_MAX_BODY_BYTES",
+                      extra={"limit_bytes": limit})
+
+    @app.errorhandler(MethodNotAllowed)
+    def method_not_allowed(error: MethodNotAllowed) -> Response:
+        allowed = sorted(error.valid_methods or [])
+        usable = [method for method in allowed if method not in ("HEAD", "OPTIONS")] or allowed
+        response = reject(405, "method_not_allowed", "method not allowed", "(method)",
+                          f"{request.method} is not allowed on {request.path}; use {' or '.join(usable)}")
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+
+    @app.errorhandler(NotFound)
+    def not_found(error: NotFound) -> Response:
+        return reject(404, "not_found", "not found", "(path)",
+                      "no endpoint here; use /webhook, /slack/<path>, /pagerduty/v2/enqueue, "
+                      "/api/notifications, /metrics, /healthz or /")
+
+    @app.errorhandler(HTTPException)
+    def other_http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        if status >= 500:
+            return error.get_response()
+        return reject(status, "bad_request", error.name.lower(), "(request)", error.description or error.name)

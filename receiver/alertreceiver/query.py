@@ -1,0 +1,163 @@
+"""Read views: GET /api/notifications, GET /healthz and the HTML page at GET /."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sqlite3
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+
+from . import store
+from .errors import reject
+
+bp = Blueprint("query", __name__)
+
+KINDS = ("webhook", "slack", "pagerduty")
+STATUSES = ("firing", "resolved", "acknowledged", "unknown")
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+PAGE_LIMIT = 500
+FILTER_PARAMS = ("kind", "receiver", "alertname", "status", "since", "limit")
+
+
+class InvalidFilter(ValueError):
+    """A query parameter of /api/notifications is invalid."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+def parse_since(raw: str) -> float:
+    """Parse unix seconds ("1714564800.5") or RFC 3339 with an offset ("2024-05-01T12:00:00Z")."""
+    try:
+        value = float(raw)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(value) or value < 0:
+            raise InvalidFilter("since", f"since={raw!r} is invalid; use non-negative unix seconds")
+        return value
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidFilter("since", f"since={raw!r} is invalid; use unix seconds or RFC 3339 "
+                            "such as 2024-05-01T12:00:00Z") from None
+    if moment.tzinfo is None:
+        raise InvalidFilter("since", f"since={raw!r} has no UTC offset; add Z or +00:00")
+    return moment.timestamp()
+
+
+def parse_filters(args: Any) -> store.NotificationFilter:
+    """Turn query parameters into a NotificationFilter, raising InvalidFilter on a bad one."""
+    unknown = sorted(set(args) - set(FILTER_PARAMS))
+    if unknown:
+        raise InvalidFilter(unknown[0], f"unknown query parameter {unknown[0]!r}; use {', '.join(FILTER_PARAMS)}")
+    kind = args.get("kind")
+    if kind is not None and kind not in KINDS:
+        raise InvalidFilter("kind", f"kind={kind!r} is invalid; use one of {', '.join(KINDS)}")
+    status = args.get("status")
+    if status is not None and status not in STATUSES:
+        raise InvalidFilter("status", f"status={status!r} is invalid; use one of {', '.join(STATUSES)}")
+    since = args.get("since")
+    since_unix = parse_since(since) if since is not None else None
+    limit = DEFAULT_LIMIT
+    raw_limit = args.get("limit")
+    if raw_limit is not None:
+        try:
+            limit = int(raw_limit)
+        except ValueError:
+            raise InvalidFilter("limit", f"limit={raw_limit!r} is not an integer; use 1..{MAX_LIMIT}") from None
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidFilter("limit", f"limit={limit} is out of range; use 1..{MAX_LIMIT}")
+    return store.NotificationFilter(kind=kind, receiver=args.get("receiver"), alertname=args.get("alertname"),
+                                    status=status, since_unix=since_unix, limit=limit)
+
+
+def _query(filters: store.NotificationFilter) -> list[dict[str, Any]]:
+    connection = store.connect(current_app.config["RECEIVER_SETTINGS"].db_path)
+    try:
+        return store.list_notifications(connection, filters)
+    finally:
+        connection.close()
+
+
+@bp.get("/api/notifications")
+def list_notifications() -> Response:
+    """Return stored notifications, newest first; 400 naming the filter that is invalid."""
+    try:
+        filters = parse_filters(request.args)
+    except InvalidFilter as error:
+        return reject(400, "invalid_query", "invalid query parameter", error.field, str(error))
+
+    return jsonify({"notifications": _query(filters)})
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Return 200 when the database answers a query, 503 otherwise."""
+    try:
+        connection = store.connect(current_app.config["RECEIVER_SETTINGS"].db_path)
+        try:
+            connection.execute("SELECT count(*) FROM payloads").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.Error as error:
+        response = jsonify({"status": "unavailable", "detail": f"SQLite error: {error}"})
+        response.status_code = 503
+        return response
+    return jsonify({"status": "ok"})
+
+
+def http_link(url: str) -> str | None:
+    """Return `url` if it is an absolute http(s) URL; alert text is untrusted, so no javascript: links."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return url
+    return None
+
+
+def group_by_alert(rows: list[dict[str, Any]], settings: Any) -> list[dict[str, Any]]:
+    """Group rows by alert name, groups ordered by their newest row, with the page's links."""
+    groups: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        group = groups.get(row["alertname"])
+        if group is None:
+            matcher = quote('{alertname="%s"}' % row["alertname"].replace('"', '\\"'), safe="")
+            group = {
+                "alertname": row["alertname"],
+                "latest_status": row["status"],
+                "runbook_url": None,
+                "grafana_url": settings.grafana_url,
+                "alertmanager_url": f"{settings.alertmanager_url}/#/alerts?filter={matcher}",
+                "rows": [],
+            }
+            groups[row["alertname"]] = group
+        if group["runbook_url"] is None:
+            group["runbook_url"] = http_link(row["annotations"].get("runbook_url", ""))
+        row["generator_link"] = http_link(row["generator_url"])
+        group["rows"].append(row)
+    return list(groups.values())
+
+
+@bp.get("/")
+def index() -> Response | str:
+    """Render the newest notifications as HTML, grouped by alert name."""
+    try:
+        filters = parse_filters(request.args)
+    except InvalidFilter as error:
+        return reject(400, "invalid_query", "invalid query parameter", error.field, str(error))
+    if request.args.get("limit") is None:
+        filters = dataclasses.replace(filters, limit=PAGE_LIMIT)
+
+    settings = current_app.config["RECEIVER_SETTINGS"]
+    rows = _query(filters)
+    return render_template("index.html", groups=group_by_alert(rows, settings), count=len(rows),
+                           limit=filters.limit, settings=settings)
