@@ -1,0 +1,345 @@
+"""The earliest time an alert can reach the receiver, computed from the real config files.
+
+For an alert rule and a fault that drives its expression past the threshold at once,
+`earliest_possible_s` counts every delay that the configuration fixes, each in full:
+
+- one scrape interval, until a scrape has seen the fault (a counter series that the fault
+  creates, such as a new error type, needs that second sample before rate() sees it);
+- the part of a range window that must fill before the expression can hold, which is the
+  whole window for `min_over_time` and `absent_over_time` and nothing for rate-like and
+  most `*_over_time` functions under a saturating fault;
+- `for`, rounded up to whole evaluation intervals, because Prometheus promotes a pending
+  alert only at an evaluation;
+- Alertmanager's `group_wait` for a new group (the shortest of the routes the alert takes,
+  since the drill waits for the first notification of any kind).
+
+Where the fault falls between scrapes and evaluations, and HTTP and process latency, are not
+fixed by the configuration: the limits leave them a margin of two evaluation intervals plus
+SLACK_S. The resolve limit counts the time for the fault's samples to leave the longest
+range window (when `and` joins two windows, the shorter one decides), one scrape and one
+evaluation interval, and `group_interval`, after which Alertmanager sends the resolve.
+"""
+
+from __future__ import annotations
+
+import glob
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import promql_parser
+import yaml
+
+from lab.errors import LabError
+
+# Covers HTTP round trips, Prometheus's notification queue and the receiver's write.
+SLACK_S = 5.0
+
+# Functions whose result crosses a threshold only once the fault fills the whole window.
+FULL_WINDOW_FUNCTIONS = frozenset({"min_over_time", "absent_over_time"})
+
+# Prometheus's and Alertmanager's defaults for settings a config may leave out.
+DEFAULT_SCRAPE_INTERVAL_S = 60.0
+DEFAULT_EVALUATION_INTERVAL_S = 60.0
+DEFAULT_GROUP_WAIT_S = 30.0
+DEFAULT_GROUP_INTERVAL_S = 300.0
+
+
+def parse_duration_s(text: str | int | float) -> float:
+    """Return a Prometheus or Alertmanager duration ("30s", "1h30m", "500ms") in seconds."""
+    if isinstance(text, (int, float)):
+        return float(text)
+    try:
+        return promql_parser.parse_duration(str(text)).total_seconds()
+    except Exception as error:  # the binding raises its own exception types
+        raise LabError(f"invalid duration {text!r}: {error}") from None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One alerting or recording rule with the interval of the group that evaluates it."""
+
+    name: str
+    expr: str
+    group: str
+    interval_s: float
+    for_s: float = 0.0
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PrometheusTiming:
+    """The parts of prometheus.yml and its rule files that decide when alerts fire."""
+
+    scrape_interval_s: float
+    evaluation_interval_s: float
+    job_scrape_intervals_s: dict[str, float]
+    alerts: dict[str, Rule]
+    recordings: dict[str, list[Rule]]
+
+
+def load_prometheus(config_path: Path) -> PrometheusTiming:
+    """Read prometheus.yml and every rule file it names (paths relative to the config file)."""
+    config = _load_yaml(config_path)
+    global_config = config.get("global", {}) or {}
+    scrape_interval_s = parse_duration_s(global_config.get("scrape_interval", DEFAULT_SCRAPE_INTERVAL_S))
+    evaluation_interval_s = parse_duration_s(
+        global_config.get("evaluation_interval", DEFAULT_EVALUATION_INTERVAL_S)
+    )
+    job_intervals = {
+        job["job_name"]: parse_duration_s(job.get("scrape_interval", scrape_interval_s))
+        for job in config.get("scrape_configs", []) or []
+    }
+    alerts: dict[str, Rule] = {}
+    recordings: dict[str, list[Rule]] = {}
+    for pattern in config.get("rule_files", []) or []:
+        full_pattern = pattern if Path(pattern).is_absolute() else str(config_path.parent / pattern)
+        for rule_path in sorted(glob.glob(full_pattern)):
+            for group in _load_yaml(Path(rule_path)).get("groups", []) or []:
+                interval_s = parse_duration_s(group.get("interval", evaluation_interval_s))
+                for entry in group.get("rules", []) or []:
+                    if "alert" in entry:
+                        alerts[entry["alert"]] = Rule(
+                            name=entry["alert"],
+                            expr=str(entry["expr"]),
+                            group=group["name"],
+                            interval_s=interval_s,
+                            for_s=parse_duration_s(entry.get("for", 0)),
+                            labels={key: str(value) for key, value in (entry.get("labels") or {}).items()},
+                        )
+                    elif "record" in entry:
+                        rule = Rule(entry["record"], str(entry["expr"]), group["name"], interval_s)
+                        recordings.setdefault(entry["record"], []).append(rule)
+    return PrometheusTiming(scrape_interval_s, evaluation_interval_s, job_intervals, alerts, recordings)
+
+
+def _load_yaml(path: Path) -> dict:
+    try:
+        return yaml.safe_load(Path(path).read_text()) or {}
+    except FileNotFoundError:
+        raise LabError(f"config file not found: {path}") from None
+    except yaml.YAMLError as error:
+        raise LabError(f"invalid YAML in {path}: {error}") from None
+
+
+# -- expression analysis -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExprWindows:
+    """How range windows delay an expression: fill before it can fire, clear before it resolves."""
+
+    fill_s: float = 0.0
+    clear_s: float = 0.0
+    jobs: frozenset[str] = frozenset()
+
+
+def analyse_expr(expr: str, recordings: dict[str, list[Rule]], _seen: frozenset[str] = frozenset()) -> ExprWindows:
+    """Return the window delays of a PromQL expression, following recorded series to their rules."""
+    try:
+        node = promql_parser.parse(expr)
+    except Exception as error:  # the binding raises its own exception types
+        raise LabError(f"invalid PromQL {expr!r}: {error}") from None
+    return _windows(node, recordings, _seen)
+
+
+def _windows(node, recordings: dict[str, list[Rule]], seen: frozenset[str]) -> ExprWindows:
+    kind = type(node).__name__
+    if kind == "VectorSelector":
+        return _selector_windows(node, recordings, seen)
+    if kind == "MatrixSelector":
+        inner = _selector_windows(node.vector_selector, recordings, seen)
+        return ExprWindows(inner.fill_s, inner.clear_s + node.range.total_seconds(), inner.jobs)
+    if kind == "SubqueryExpr":
+        inner = _windows(node.expr, recordings, seen)
+        return ExprWindows(inner.fill_s, inner.clear_s + node.range.total_seconds(), inner.jobs)
+    if kind == "Call":
+        args = [_windows(arg, recordings, seen) for arg in node.args]
+        combined = _combine(args, fill=max, clear=max)
+        if node.func.name in FULL_WINDOW_FUNCTIONS:
+            # The function's own window must be full of faulty samples before it can hold.
+            own_range_s = sum(arg.range.total_seconds() for arg in node.args if hasattr(arg, "range"))
+            return ExprWindows(combined.fill_s + own_range_s, combined.clear_s, combined.jobs)
+        return combined
+    if kind == "BinaryExpr":
+        sides = [_windows(node.lhs, recordings, seen), _windows(node.rhs, recordings, seen)]
+        operator = str(node.op)
+        if operator == "and":
+            # Both sides must hold to fire; either clearing resolves.
+            return _combine(sides, fill=max, clear=min)
+        if operator == "or":
+            return _combine(sides, fill=min, clear=max)
+        if operator == "unless":
+            return ExprWindows(sides[0].fill_s, max(side.clear_s for side in sides), sides[0].jobs | sides[1].jobs)
+        return _combine(sides, fill=max, clear=max)
+    if kind in ("AggregateExpr", "ParenExpr", "UnaryExpr"):
+        return _windows(node.expr, recordings, seen)
+    return ExprWindows()
+
+
+def _selector_windows(selector, recordings: dict[str, list[Rule]], seen: frozenset[str]) -> ExprWindows:
+    jobs = frozenset(
+        matcher.value for matcher in selector.matchers.matchers if matcher.name == "job" and matcher.op == promql_parser.MatchOp.Equal
+    )
+    name = selector.name
+    if name in recordings and name not in seen:
+        definitions = [analyse_expr(rule.expr, recordings, seen | {name}) for rule in recordings[name]]
+        combined = _combine(definitions, fill=max, clear=max)
+        return ExprWindows(combined.fill_s, combined.clear_s, combined.jobs | jobs)
+    return ExprWindows(jobs=jobs)
+
+
+def _combine(parts: list[ExprWindows], *, fill, clear) -> ExprWindows:
+    if not parts:
+        return ExprWindows()
+    jobs: frozenset[str] = frozenset().union(*(part.jobs for part in parts))
+    return ExprWindows(fill(part.fill_s for part in parts), clear(part.clear_s for part in parts), jobs)
+
+
+# -- Alertmanager routing ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RouteTiming:
+    """The receiver an alert reaches through one route, and that route's timers."""
+
+    receiver: str
+    group_wait_s: float
+    group_interval_s: float
+
+
+def _parse_matcher(text: str) -> tuple[str, str, str]:
+    """Split an Alertmanager matcher such as `severity="critical"` into (label, operator, value)."""
+    for operator in ("=~", "!~", "!=", "="):
+        name, found, value = text.partition(operator)
+        if found:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            return name.strip(), operator, value
+    raise LabError(f"invalid Alertmanager matcher {text!r}")
+
+
+def matchers_match(route: dict, labels: dict[str, str]) -> bool:
+    """Return True if `labels` satisfy the `matchers`, `match` and `match_re` of a route or rule."""
+    checks = [_parse_matcher(text) for text in route.get("matchers", []) or []]
+    checks += [(name, "=", str(value)) for name, value in (route.get("match") or {}).items()]
+    checks += [(name, "=~", str(value)) for name, value in (route.get("match_re") or {}).items()]
+    for name, operator, value in checks:
+        actual = labels.get(name, "")
+        if operator == "=" and actual != value:
+            return False
+        if operator == "!=" and actual == value:
+            return False
+        if operator == "=~" and not re.fullmatch(value, actual):
+            return False
+        if operator == "!~" and re.fullmatch(value, actual):
+            return False
+    return True
+
+
+def routes_for(alertmanager_config: dict, labels: dict[str, str]) -> list[RouteTiming]:
+    """Return the routes an alert with `labels` reaches, as Alertmanager walks its route tree.
+
+    Labels that the alert gets from its series (instance, service) are unknown here and
+    count as empty, so a route that matches on them is not predicted.
+    """
+    root = alertmanager_config.get("route") or {}
+    inherited = RouteTiming(
+        root.get("receiver", ""),
+        parse_duration_s(root.get("group_wait", DEFAULT_GROUP_WAIT_S)),
+        parse_duration_s(root.get("group_interval", DEFAULT_GROUP_INTERVAL_S)),
+    )
+    return _walk_routes(root, labels, inherited)
+
+
+def _walk_routes(route: dict, labels: dict[str, str], parent: RouteTiming) -> list[RouteTiming]:
+    timing = RouteTiming(
+        route.get("receiver", parent.receiver),
+        parse_duration_s(route.get("group_wait", parent.group_wait_s)),
+        parse_duration_s(route.get("group_interval", parent.group_interval_s)),
+    )
+    reached: list[RouteTiming] = []
+    for child in route.get("routes", []) or []:
+        if not matchers_match(child, labels):
+            continue
+        reached += _walk_routes(child, labels, timing)
+        if not child.get("continue", False):
+            break
+    return reached or [timing]
+
+
+# -- the computation ---------------------------------------------------------------------
+
+
+@dataclass
+class AlertTiming:
+    """The configured delays of one alert and the limits a drill holds it to."""
+
+    alert: str
+    scrape_interval_s: float
+    evaluation_interval_s: float
+    for_s: float
+    window_fill_s: float
+    window_clear_s: float
+    group_wait_s: float
+    group_interval_s: float
+    receivers: list[str]
+    earliest_possible_s: float
+    fire_limit_s: float
+    resolve_limit_s: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def compute_timing(
+    alert: str,
+    prometheus: PrometheusTiming,
+    alertmanager_config: dict,
+    *,
+    fire_cap_s: float | None = None,
+) -> AlertTiming:
+    """Return the earliest arrival and the limits for `alert` (see the module docstring).
+
+    `fire_cap_s` lowers the firing limit to a fixed target when that is stricter.
+    """
+    rule = prometheus.alerts.get(alert)
+    if rule is None:
+        raise LabError(f"alert {alert!r} is not defined in the Prometheus rule files")
+    windows = analyse_expr(rule.expr, prometheus.recordings)
+    scrape_s = max(
+        [prometheus.job_scrape_intervals_s[job] for job in windows.jobs if job in prometheus.job_scrape_intervals_s]
+        or [prometheus.scrape_interval_s]
+    )
+    evaluation_s = rule.interval_s
+    for_rounded_s = math.ceil(rule.for_s / evaluation_s) * evaluation_s if rule.for_s else 0.0
+    routes = routes_for(alertmanager_config, {"alertname": alert, **rule.labels})
+    group_wait_s = min(route.group_wait_s for route in routes)
+    group_interval_s = max(route.group_interval_s for route in routes)
+
+    earliest_s = scrape_s + windows.fill_s + for_rounded_s + group_wait_s
+    fire_limit_s = earliest_s + 2 * evaluation_s + SLACK_S
+    if fire_cap_s is not None:
+        fire_limit_s = min(fire_limit_s, fire_cap_s)
+    resolve_limit_s = windows.clear_s + scrape_s + evaluation_s + group_interval_s + 2 * evaluation_s + SLACK_S
+    return AlertTiming(
+        alert=alert,
+        scrape_interval_s=scrape_s,
+        evaluation_interval_s=evaluation_s,
+        for_s=rule.for_s,
+        window_fill_s=windows.fill_s,
+        window_clear_s=windows.clear_s,
+        group_wait_s=group_wait_s,
+        group_interval_s=group_interval_s,
+        receivers=sorted({route.receiver for route in routes}),
+        earliest_possible_s=earliest_s,
+        fire_limit_s=fire_limit_s,
+        resolve_limit_s=resolve_limit_s,
+    )
+
+
+def load_alertmanager(config_path: Path) -> dict:
+    """Read alertmanager.yml."""
+    return _load_yaml(config_path)

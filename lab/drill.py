@@ -1,0 +1,337 @@
+"""Alert drills: cause a fault, wait for its alerts at the receiver, stop it, wait for the resolve.
+
+A drill measures, for each alert the scenario is meant to fire, the time from the fault's
+start to the first firing notification stored by the receiver (any of webhook, Slack,
+PagerDuty) and to the first resolved one. It holds each alert to the limits that
+`lab.alert_timing` computes from the shipped Prometheus and Alertmanager configs.
+
+Scenarios: the four fault scenarios of `loadgen.faults` (error-burst, latency-spike,
+slow-model, queue-flood) and two that need process control, agent-down (stop the agent
+until AgentDown arrives, then start it) and agent-restart (restart the agent, wait for
+AgentRestarted).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import requests
+
+from lab import alert_timing
+from lab.alert_timing import AlertTiming, PrometheusTiming
+from lab.components import REPO_ROOT
+from lab.errors import LabError
+from lab.target import Target
+
+Progress = Callable[[str], None]
+
+PROCESS_SCENARIOS = ("agent-down", "agent-restart")
+LOADGEN_SCENARIOS = ("error-burst", "latency-spike", "slow-model", "queue-flood")
+SCENARIO_NAMES = LOADGEN_SCENARIOS + PROCESS_SCENARIOS
+
+# A fixed target that is stricter than the computed limit: the error-burst alert must reach
+# the receiver within 90 s of the fault starting.
+FIRE_TARGETS_S: dict[tuple[str, str], float] = {("error-burst", "AgentHighErrorRate"): 90.0}
+
+# Scenario options the drills pass on. The latency spike must exceed AgentHighLatency's 5 s
+# p95 threshold, and the queue flood must outpace the two queue workers by far so the queue
+# passes 100 within seconds; both leave the rest of the scenario's defaults alone.
+SCENARIO_OPTIONS: dict[str, dict] = {
+    "latency-spike": {"latency_ms": 6000, "concurrency": 16},
+    "queue-flood": {"rate_per_s": 10.0, "concurrency": 8},
+}
+
+# How long a drill goes on waiting past an alert's limit, so a late arrival is still measured.
+GRACE_S = 30.0
+POLL_INTERVAL_S = 1.0
+
+
+@dataclass
+class AlertResult:
+    """One alert of one drill: what was measured and what the configuration allows."""
+
+    scenario: str
+    alert: str
+    fired_after_s: float | None
+    resolved_after_s: float | None
+    earliest_possible_s: float
+    fire_limit_s: float
+    resolved_after_stop_s: float | None
+    resolve_limit_s: float
+    ok: bool
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class ReceiverClient:
+    """Reads the notifications the receiver stored, through GET /api/notifications."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+
+    def first_arrival(self, alertname: str, status: str, since_unix: float) -> float | None:
+        """Return the receive time (unix seconds) of the earliest matching notification, or None."""
+        response = requests.get(
+            f"{self.base_url}/api/notifications",
+            params={"alertname": alertname, "status": status, "since": f"{since_unix:.3f}", "limit": 1000},
+            timeout=5,
+        )
+        response.raise_for_status()
+        rows = response.json()["notifications"]
+        if not rows:
+            return None
+        return min(float(row["received_at_unix"]) for row in rows)
+
+
+def active_alerts(prometheus_url: str) -> dict[str, str]:
+    """Return {alertname: state} of the alerts Prometheus holds as pending or firing."""
+    response = requests.get(f"{prometheus_url.rstrip('/')}/api/v1/alerts", timeout=5)
+    response.raise_for_status()
+    return {alert["labels"]["alertname"]: alert["state"] for alert in response.json()["data"]["alerts"]}
+
+
+def expected_alerts(scenario: str, target: Target) -> tuple[str, ...]:
+    """Return the alerts `scenario` is meant to fire."""
+    if scenario == "agent-down":
+        # A stopped compose container leaves DNS service discovery, so no target reports
+        # up == 0; Prometheus sees the agent absent instead.
+        return ("AgentAbsent",) if target.mode == "compose" else ("AgentDown",)
+    if scenario == "agent-restart":
+        return ("AgentRestarted",)
+    return tuple(_scenario_class(scenario).alerts)
+
+
+def _scenario_class(name: str):
+    from loadgen.faults import SCENARIOS
+
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        raise LabError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIO_NAMES)} or all") from None
+
+
+def inhibited_by(alert: str, others: tuple[str, ...], prometheus: PrometheusTiming, alertmanager: dict) -> str | None:
+    """Return the alert among `others` whose firing makes Alertmanager mute `alert`, if any.
+
+    Only the rule's static labels are compared; labels that come from the series (instance)
+    are taken as equal, since one drill's alerts concern the same agent.
+    """
+    target_labels = _static_labels(alert, prometheus)
+    for rule in alertmanager.get("inhibit_rules", []) or []:
+        if not _labels_match(rule, "target", target_labels):
+            continue
+        for other in others:
+            if other == alert:
+                continue
+            source_labels = _static_labels(other, prometheus)
+            if not _labels_match(rule, "source", source_labels):
+                continue
+            equal = rule.get("equal", []) or []
+            if all(source_labels.get(name) == target_labels.get(name) for name in equal):
+                return other
+    return None
+
+
+def _static_labels(alert: str, prometheus: PrometheusTiming) -> dict[str, str]:
+    rule = prometheus.alerts.get(alert)
+    return {"alertname": alert, **(rule.labels if rule else {})}
+
+
+def _labels_match(inhibit_rule: dict, side: str, labels: dict[str, str]) -> bool:
+    route_like = {
+        "matchers": inhibit_rule.get(f"{side}_matchers", []),
+        "match": inhibit_rule.get(f"{side}_match", {}),
+        "match_re": inhibit_rule.get(f"{side}_match_re", {}),
+    }
+    return alert_timing.matchers_match(route_like, labels)
+
+
+def load_timing_configs() -> tuple[PrometheusTiming, dict]:
+    """Read the shipped prometheus.yml, its rule files and alertmanager.yml."""
+    prometheus = alert_timing.load_prometheus(REPO_ROOT / "prometheus" / "prometheus.yml")
+    alertmanager = alert_timing.load_alertmanager(REPO_ROOT / "alertmanager" / "alertmanager.yml")
+    return prometheus, alertmanager
+
+
+class Drill:
+    """One run of one scenario against a running lab."""
+
+    def __init__(self, scenario: str, target: Target, *, progress: Progress) -> None:
+        if scenario not in SCENARIO_NAMES:
+            raise LabError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIO_NAMES)} or all")
+        self.scenario = scenario
+        self.target = target
+        self.progress = progress
+        self.receiver = ReceiverClient(target.urls["receiver"])
+        self.prometheus, self.alertmanager = load_timing_configs()
+
+    def timings(self, alerts: tuple[str, ...]) -> dict[str, AlertTiming]:
+        return {
+            alert: alert_timing.compute_timing(
+                alert,
+                self.prometheus,
+                self.alertmanager,
+                fire_cap_s=FIRE_TARGETS_S.get((self.scenario, alert)),
+            )
+            for alert in alerts
+        }
+
+    def run(self) -> list[AlertResult]:
+        """Run the drill and return one result per expected alert."""
+        expected = expected_alerts(self.scenario, self.target)
+        undefined = [alert for alert in expected if alert not in self.prometheus.alerts]
+        if undefined:
+            raise LabError(f"scenario {self.scenario} expects {', '.join(undefined)}, which no Prometheus rule defines")
+        muted = {alert: inhibited_by(alert, expected, self.prometheus, self.alertmanager) for alert in expected}
+        awaited = tuple(alert for alert in expected if muted[alert] is None)
+        timings = self.timings(expected)
+        self._check_not_active(awaited)
+
+        fault_start = time.time()
+        fault = self._start_fault(max(timings[alert].fire_limit_s for alert in awaited) + GRACE_S)
+        try:
+            fired = self._wait_for(awaited, "firing", fault_start, {a: timings[a].fire_limit_s for a in awaited})
+        finally:
+            fault_stop = self._stop_fault(fault)
+        resolve_deadlines = {alert: timings[alert].resolve_limit_s for alert in awaited if fired[alert] is not None}
+        resolved = self._wait_for(tuple(resolve_deadlines), "resolved", fault_stop, resolve_deadlines, since=fault_start)
+
+        results = []
+        for alert in expected:
+            timing = timings[alert]
+            if muted[alert] is not None:
+                results.append(
+                    AlertResult(
+                        self.scenario, alert, None, None, timing.earliest_possible_s, timing.fire_limit_s,
+                        None, timing.resolve_limit_s, ok=True,
+                        note=f"not awaited: Alertmanager inhibits it while {muted[alert]} fires",
+                    )
+                )
+                continue
+            results.append(self._result(alert, timing, fault_start, fault_stop, fired[alert], resolved.get(alert)))
+        return results
+
+    def _result(self, alert, timing, fault_start, fault_stop, fired_at, resolved_at) -> AlertResult:
+        fired_after_s = None if fired_at is None else round(fired_at - fault_start, 1)
+        resolved_after_s = None if resolved_at is None else round(resolved_at - fault_start, 1)
+        after_stop_s = None if resolved_at is None else round(resolved_at - fault_stop, 1)
+        notes = []
+        if fired_after_s is None:
+            notes.append("no firing notification arrived")
+        elif fired_after_s > timing.fire_limit_s:
+            notes.append(f"fired {fired_after_s - timing.fire_limit_s:.1f} s after its limit")
+        if fired_after_s is not None and after_stop_s is None:
+            notes.append("no resolved notification arrived")
+        elif after_stop_s is not None and after_stop_s > timing.resolve_limit_s:
+            notes.append(f"resolved {after_stop_s - timing.resolve_limit_s:.1f} s after its limit")
+        return AlertResult(
+            self.scenario, alert, fired_after_s, resolved_after_s, timing.earliest_possible_s, timing.fire_limit_s,
+            after_stop_s, timing.resolve_limit_s, ok=not notes, note="; ".join(notes),
+        )
+
+    def _check_not_active(self, alerts: tuple[str, ...]) -> None:
+        active = active_alerts(self.target.urls["prometheus"])
+        busy = [f"{alert} ({active[alert]})" for alert in alerts if alert in active]
+        if busy:
+            raise LabError(
+                f"{', '.join(busy)} already active in Prometheus, so the drill could not time it; "
+                "wait until it resolves (see `python -m lab status`) and run the drill again"
+            )
+
+    # -- faults ----------------------------------------------------------------------
+
+    def _start_fault(self, duration_s: float):
+        if self.scenario == "agent-down":
+            self.progress("stopping the agent")
+            self.target.stop_agent()
+            return None
+        if self.scenario == "agent-restart":
+            self.progress("restarting the agent")
+            self.target.restart_agent()
+            return None
+        scenario_class = _scenario_class(self.scenario)
+        options = dict(SCENARIO_OPTIONS.get(self.scenario, {}))
+        rate_per_s = options.get("rate_per_s", scenario_class.default_rate_per_s)
+        duration_s = math.ceil(duration_s)
+        max_requests = max(scenario_class.default_max_requests, math.ceil(rate_per_s * duration_s))
+        scenario = scenario_class(self.target.urls["agent"], duration_s=duration_s, max_requests=max_requests, **options)
+        self.progress(f"starting {self.scenario}: {scenario_class.description}")
+        scenario.start()
+        return scenario
+
+    def _stop_fault(self, fault) -> float:
+        if self.scenario == "agent-down":
+            self.progress("starting the agent again")
+            self.target.start_agent()
+        elif fault is not None:
+            fault.stop()
+            self.progress(fault.summary())
+        return time.time()
+
+    # -- waiting ---------------------------------------------------------------------
+
+    def _wait_for(
+        self,
+        alerts: tuple[str, ...],
+        status: str,
+        start: float,
+        limits_s: dict[str, float],
+        *,
+        since: float | None = None,
+    ) -> dict[str, float | None]:
+        """Poll the receiver until each alert has a `status` notification or its limit plus GRACE_S passes."""
+        arrivals: dict[str, float | None] = {alert: None for alert in alerts}
+        since = start if since is None else since
+        while True:
+            pending = [alert for alert in alerts if arrivals[alert] is None]
+            elapsed_s = time.time() - start
+            for alert in pending:
+                arrivals[alert] = self.receiver.first_arrival(alert, status, since)
+            pending = [alert for alert in pending if arrivals[alert] is None]
+            if not pending:
+                return arrivals
+            waiting_s = max(limits_s[alert] for alert in pending) + GRACE_S
+            if elapsed_s > waiting_s:
+                return arrivals
+            names = ", ".join(f"{alert} (limit {limits_s[alert]:.0f} s)" for alert in pending)
+            self.progress(f"{self.scenario}: waiting for {status} {names}: {elapsed_s:.0f} s")
+            time.sleep(POLL_INTERVAL_S)
+
+
+def format_results(results: list[AlertResult]) -> str:
+    """Return a text table of drill results."""
+    header = ("scenario", "alert", "fired", "earliest", "limit", "resolved", "after stop", "limit", "result")
+    rows = [header]
+    for result in results:
+        rows.append(
+            (
+                result.scenario,
+                result.alert,
+                _seconds(result.fired_after_s),
+                _seconds(result.earliest_possible_s),
+                _seconds(result.fire_limit_s),
+                _seconds(result.resolved_after_s),
+                _seconds(result.resolved_after_stop_s),
+                _seconds(result.resolve_limit_s),
+                ("ok" if result.ok else "FAILED") + (f": {result.note}" if result.note else ""),
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header) - 1)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in rows]
+    legend = (
+        "fired/resolved: seconds from the fault's start to the first notification at the receiver; "
+        "after stop: seconds from the fault's end to the resolve.\n"
+        "limit: earliest possible + two evaluation intervals + 5 s (90 s at most for the error burst's "
+        "AgentHighErrorRate); resolve limit: longest range window + scrape and evaluation intervals + "
+        "group_interval + two evaluation intervals + 5 s."
+    )
+    return "\n".join(lines) + "\n" + legend
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} s"

@@ -1,0 +1,110 @@
+"""Which lab a command talks to: the native one in the run folder, or the compose one.
+
+`lab status` and `lab drill` use only HTTP against the component URLs, so they work the
+same for both. Stopping and restarting the agent (the agent-down and agent-restart drills)
+needs process control: the native lab's state file, or `docker compose stop|start|restart`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab.components import READY_PATHS, REPO_ROOT, Ports
+from lab.errors import LabError
+from lab.stack import Stack, probe_ready
+
+
+@dataclass
+class Target:
+    """A running lab: how it was started ("native", "compose" or "unknown") and its URLs."""
+
+    mode: str
+    urls: dict[str, str]
+    stack: Stack | None = None
+
+    def describe(self) -> str:
+        if self.mode == "native":
+            return f"native lab started from {self.stack.run_dir}"
+        if self.mode == "compose":
+            return "compose lab (docker compose in the repository root)"
+        return "a lab not started by `lab up` nor found in docker compose; using the standard URLs"
+
+    def stop_agent(self) -> None:
+        """Stop the agent process (native) or container (compose)."""
+        if self.mode == "native":
+            self.stack.stop_component("agent")
+        elif self.mode == "compose":
+            _compose("stop", "agent")
+        else:
+            raise LabError("cannot stop the agent: this lab was not started by `lab up` or docker compose")
+
+    def start_agent(self, *, timeout_s: float = 60.0) -> None:
+        """Start the agent again and wait until it is ready."""
+        if self.mode == "native":
+            self.stack.start_component("agent")
+            self.stack.wait_ready(["agent"], timeout_s=timeout_s)
+            return
+        if self.mode == "compose":
+            _compose("start", "agent")
+            self._wait_agent_ready(timeout_s)
+            return
+        raise LabError("cannot start the agent: this lab was not started by `lab up` or docker compose")
+
+    def restart_agent(self, *, timeout_s: float = 60.0) -> None:
+        """Restart the agent so it comes back with a new process start time."""
+        if self.mode == "native":
+            self.stack.restart_component("agent", timeout_s=timeout_s)
+            return
+        if self.mode == "compose":
+            _compose("restart", "agent")
+            self._wait_agent_ready(timeout_s)
+            return
+        raise LabError("cannot restart the agent: this lab was not started by `lab up` or docker compose")
+
+    def _wait_agent_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        url = self.urls["agent"] + READY_PATHS["agent"]
+        while True:
+            ready, detail = probe_ready(url)
+            if ready:
+                return
+            if time.monotonic() > deadline:
+                raise LabError(f"timed out after {timeout_s:.0f} s waiting for the agent at {url} ({detail})")
+            time.sleep(0.5)
+
+
+def _compose(*arguments: str) -> str:
+    command = ["docker", "compose", *arguments]
+    try:
+        result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False)
+    except FileNotFoundError:
+        raise LabError("docker not found on PATH") from None
+    if result.returncode != 0:
+        raise LabError(f"`{' '.join(command)}` failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def compose_agent_running() -> bool:
+    """Return True if docker is installed and the compose project has a running agent."""
+    if shutil.which("docker") is None:
+        return False
+    try:
+        output = _compose("ps", "--status", "running", "--services")
+    except LabError:
+        return False
+    return "agent" in output.split()
+
+
+def detect_target(run_dir: Path) -> Target:
+    """Return the native lab of run_dir if its processes run, else the compose lab if any."""
+    stack = Stack.load(run_dir)
+    if stack is not None and stack.running():
+        return Target("native", stack.urls, stack)
+    urls = Ports.from_env().urls()
+    if compose_agent_running():
+        return Target("compose", urls)
+    return Target("unknown", urls)
