@@ -1,0 +1,1 @@
+"""Simulated AI agent and model services for the observability lab."""

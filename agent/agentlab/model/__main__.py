@@ -1,0 +1,3 @@
+from agentlab.serve import main
+
+main("model")

@@ -1,0 +1,33 @@
+"""A stand-in tokenizer and text generator for the simulated model.
+
+Tokens are words and single punctuation marks. Real tokenizers split finer, but the lab
+only needs counts that grow with the text, and the agent and model must agree on them.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+_WORDS = (
+    "the agent model task result signal latency token trace metric alert budget queue "
+    "request answer summary context value service error window rate score label user "
+    "data input output plan step check review report brief note draft reply"
+).split()
+
+
+def count_tokens(text: str) -> int:
+    """Count the tokens in `text`."""
+    return len(_TOKEN.findall(text))
+
+
+def generate_text(token_count: int, rng: random.Random) -> str:
+    """Return `token_count` tokens of filler text: words with a period every 12 tokens."""
+    tokens: list[str] = []
+    while len(tokens) < token_count:
+        if len(tokens) % 12 == 11:
+            tokens.append(".")
+        else:
+            tokens.append(rng.choice(_WORDS))
+    return " ".join(tokens)
