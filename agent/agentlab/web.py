@@ -49,11 +49,11 @@ class ApiError(Exception):
         self.extra = extra
 
 
-def error_response(status: int, error: str, detail: str, headers: dict[str, str] | None = None,
+def error_response(http_status: int, error: str, detail: str, headers: dict[str, str] | None = None,
                    **extra: Any) -> Response:
     """Build the JSON error response every failure uses."""
     response = jsonify({"error": error, "detail": detail, **extra})
-    response.status_code = status
+    response.status_code = http_status
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

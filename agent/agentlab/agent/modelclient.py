@@ -163,8 +163,8 @@ class ModelClient:
                                             timeout=ADMIN_TIMEOUT_S)
             return response.status_code, response.json()
         except (requests.RequestException, ValueError) as error:
-            raise ModelCallError("model_error", 502, f"the model service at {self.base_url} did not "
-                                 f"take the fault request ({type(error).__name__}); check that it runs") from None
+            raise ModelCallError("model_error", 502, f"the model service at {self.base_url} is unreachable "
+                                 f"for /admin/faults ({type(error).__name__}); check that it runs") from None
 
 
 def _error_code(response: requests.Response) -> str:

@@ -195,6 +195,7 @@ class TaskQueue:
         self._sequence = itertools.count()
         self._depth = {priority: 0 for priority in PRIORITIES}
         self._not_empty = threading.Condition()
+        self._closed = False
 
     def put_nowait(self, task: Task) -> None:
         """Add `task`, raising QueueFull when the queue is at its bound."""
@@ -206,15 +207,21 @@ class TaskQueue:
             self._not_empty.notify()
 
     def get(self, timeout_s: float) -> Task | None:
-        """Take the most urgent task, or return None after `timeout_s` with none queued."""
+        """Take the most urgent task, or return None after `timeout_s` with none queued or once closed."""
         with self._not_empty:
-            if not self._heap and not self._not_empty.wait(timeout_s):
-                return None
-            if not self._heap:
+            if not self._heap and not self._closed:
+                self._not_empty.wait(timeout_s)
+            if not self._heap or self._closed:
                 return None
             _, _, task = heapq.heappop(self._heap)
             self._depth[task.request.priority] -= 1
             return task
+
+    def close(self) -> None:
+        """Wake every waiting consumer; get() returns None from now on."""
+        with self._not_empty:
+            self._closed = True
+            self._not_empty.notify_all()
 
     def depth(self, priority: str | None = None) -> int:
         """Return the number of queued tasks, of one priority or in total."""
@@ -375,6 +382,7 @@ class QueueWorkers:
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop taking tasks and wait for the current ones; queued tasks stay unprocessed."""
         self._stop.set()
+        self.queue.close()
         for thread in self._threads:
             thread.join(timeout_s)
 
