@@ -36,23 +36,21 @@ DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboards"
 PROMETHEUS = model.DataSourceRef(type_val="prometheus", uid="prometheus")
 LOKI = model.DataSourceRef(type_val="loki", uid="loki")
 
-# Probe and scrape routes are counted by the agent but are not user traffic, so the
-# golden signals and the SLIs leave them out (the SLO rules exclude the same routes).
-USER_ROUTES = 'route!~"/metrics|/healthz|/readyz"'
+# User traffic: the SLO rules in prometheus/rules/slo.yml count only /api/ routes, so
+# the golden signals use the same selector and the two dashboards agree.
+USER_ROUTES = 'route=~"/api/.*"'
 AGENT = f'job="agent", instance=~"$instance", {USER_ROUTES}'
 
-# SLO targets over a 30-day window.
-# TODO: read these from prometheus/rules once the SLO rules define them: a different
-# target there makes the budget and burn-rate panels disagree with the alerts.
-AVAILABILITY_TARGET = 0.995
-LATENCY_TARGET = 0.99
-# The latency SLI counts requests answered within this bucket edge (seconds).
-LATENCY_EDGE_S = "1.0"
-# Multi-window burn-rate thresholds: 14.4x spends 2 % of a 30-day budget in 1 h (page),
-# 6x spends 5 % in 6 h (ticket).
+# The objectives recorded as job:slo_*_objective:ratio in prometheus/rules/slo.yml, used
+# here only for threshold colours; tests/grafana checks that the two agree.
+AVAILABILITY_OBJECTIVE = 0.999
+LATENCY_OBJECTIVE = 0.95
+# Multi-window burn-rate thresholds of the SLO alerts: 14.4x spends 2 % of a 30-day budget
+# in 1 h (page), 6x spends 5 % in 6 h (ticket).
 FAST_BURN = 14.4
 SLOW_BURN = 6.0
-BURN_WINDOWS = ("5m", "30m", "1h", "6h")
+# Windows recorded as job:slo_*_errors:ratio_rate<window>.
+BURN_WINDOWS = ("5m", "30m", "1h", "6h", "3d")
 
 OVERVIEW_UID = "agent-overview"
 SLO_UID = "agent-slo"
@@ -237,13 +235,6 @@ def agent_error_ratio(window: str) -> str:
     return f"({errors} or vector(0)) / {total}"
 
 
-def agent_slow_ratio(window: str) -> str:
-    """Return the ratio of user requests slower than the latency SLO edge over `window`."""
-    fast = f'sum(rate(http_request_duration_seconds_bucket{{{AGENT}, le="{LATENCY_EDGE_S}"}}[{window}]))'
-    total = f"sum(rate(http_request_duration_seconds_count{{{AGENT}}}[{window}]))"
-    return f"1 - {fast} / {total}"
-
-
 def latency_quantile(quantile: float, metric: str, selector: str, window: str = "1m") -> str:
     """Return histogram_quantile over the summed buckets of `metric`."""
     return f"histogram_quantile({quantile}, sum by (le) (rate({metric}_bucket{{{selector}}}[{window}])))"
@@ -270,7 +261,7 @@ def overview_dashboard() -> dash.Dashboard:
                 "Request rate by route",
                 "reqps",
                 prom(f"sum by (route) (rate(http_requests_total{{{AGENT}}}[1m]))", "{{route}}"),
-                description="User requests per second; probe and /metrics routes are left out.",
+                description="Requests per second to /api/ routes, the traffic the SLOs count.",
             )
         )
         .with_panel(
@@ -278,7 +269,7 @@ def overview_dashboard() -> dash.Dashboard:
                 "Error ratio (5xx)",
                 "percentunit",
                 prom(agent_error_ratio("1m"), "5xx ratio"),
-                description="Share of user requests answered with a 5xx status.",
+                description="Share of /api/ requests that got a 5xx status.",
             )
         )
         .with_panel(
@@ -420,73 +411,86 @@ def overview_dashboard() -> dash.Dashboard:
     )
 
 
+def burn_rate(sli: str, window: str) -> str:
+    """Return the burn rate of `sli` (availability or latency) from the recorded SLO series."""
+    return f"job:slo_{sli}_errors:ratio_rate{window} / on (job) (1 - job:slo_{sli}_objective:ratio)"
+
+
 def slo_dashboard() -> dash.Dashboard:
-    """Build the SLO dashboard: SLIs, error budget, burn rates and SLO alert state."""
-    budget_30d = 1 - AVAILABILITY_TARGET
-    latency_budget_30d = 1 - LATENCY_TARGET
+    """Build the SLO dashboard: SLIs, error budget, burn rates and SLO alert state.
+
+    Every query reads the recording rules of prometheus/rules/slo.yml, so the panels show
+    exactly what the burn-rate alerts evaluate.
+    """
     burn_colors = ((None, "green"), (SLOW_BURN, "orange"), (FAST_BURN, "red"))
     budget_colors = ((None, "red"), (0.25, "orange"), (0.5, "green"))
-    # TODO: switch to the recording rules (job:slo_availability_errors:ratio_rate5m and
-    # its siblings) once prometheus/rules defines them: the raw expressions below cost
-    # more per refresh and can drift from what the alerts evaluate.
-    dashboard = (
+    burn_description = f"1x spends the 30-day budget in exactly 30 days; {FAST_BURN:g}x pages, {SLOW_BURN:g}x opens a ticket."
+
+    availability_burn = graph(
+        "Availability burn rate per window",
+        "x",
+        *[prom(burn_rate("availability", window), window) for window in BURN_WINDOWS],
+        description=burn_description,
+    ).thresholds(thresholds(*burn_colors))
+    latency_burn = graph(
+        "Latency burn rate per window",
+        "x",
+        *[prom(burn_rate("latency", window), window) for window in BURN_WINDOWS],
+        description=burn_description,
+    ).thresholds(thresholds(*burn_colors))
+
+    return (
         base_dashboard(
             SLO_UID,
             "Agent SLOs",
-            f"Availability SLO {AVAILABILITY_TARGET:.1%} and latency SLO {LATENCY_TARGET:.0%} "
-            f"of requests under {LATENCY_EDGE_S} s, over 30 days.",
+            f"Availability objective {AVAILABILITY_OBJECTIVE:.1%} of /api/ requests without a 5xx, "
+            f"latency objective {LATENCY_OBJECTIVE:.0%} answered within 1 s, over 30 days.",
             ["slo"],
         )
-        .with_variable(instance_variable())
         .with_row(dash.Row("Service level indicators"))
         .with_panel(
             single_stat(
                 "Availability SLI (5m)",
                 "percentunit",
-                prom(f"1 - ({agent_error_ratio('5m')})", "availability"),
-                steps=((None, "red"), (AVAILABILITY_TARGET, "green")),
+                prom("1 - job:slo_availability_errors:ratio_rate5m", "availability"),
+                steps=((None, "red"), (AVAILABILITY_OBJECTIVE, "green")),
             )
         )
         .with_panel(
             single_stat(
-                f"Latency SLI: share under {LATENCY_EDGE_S} s (5m)",
+                "Latency SLI: share within 1 s (5m)",
                 "percentunit",
-                prom(f"1 - ({agent_slow_ratio('5m')})", "fast requests"),
-                steps=((None, "red"), (LATENCY_TARGET, "green")),
+                prom("1 - job:slo_latency_errors:ratio_rate5m", "within 1 s"),
+                steps=((None, "red"), (LATENCY_OBJECTIVE, "green")),
             )
         )
         .with_panel(
             ratio_gauge(
                 "Availability error budget remaining (30d)",
-                prom(f"1 - ({agent_error_ratio('30d')}) / {budget_30d:g}", "budget left"),
+                prom("job:slo_availability_error_budget_remaining:ratio", "budget left"),
                 steps=budget_colors,
             )
         )
         .with_panel(
             ratio_gauge(
                 "Latency error budget remaining (30d)",
-                prom(f"1 - ({agent_slow_ratio('30d')}) / {latency_budget_30d:g}", "budget left"),
+                prom("job:slo_latency_error_budget_remaining:ratio", "budget left"),
                 steps=budget_colors,
             )
         )
+        .with_panel(
+            graph(
+                "SLIs against their objectives",
+                "percentunit",
+                prom("1 - job:slo_availability_errors:ratio_rate5m", "availability (5m)"),
+                prom("job:slo_availability_objective:ratio", "availability objective"),
+                prom("1 - job:slo_latency_errors:ratio_rate5m", "latency (5m)"),
+                prom("job:slo_latency_objective:ratio", "latency objective"),
+                width=24,
+            )
+        )
         .with_row(dash.Row("Burn rates"))
-    )
-
-    availability_burn = graph(
-        "Availability burn rate per window",
-        "x",
-        *[prom(f"({agent_error_ratio(window)}) / {budget_30d:g}", window) for window in BURN_WINDOWS],
-        description=f"1x spends the budget in exactly 30 days; {FAST_BURN:g}x pages, {SLOW_BURN:g}x opens a ticket.",
-    ).thresholds(thresholds(*burn_colors))
-    latency_burn = graph(
-        "Latency burn rate per window",
-        "x",
-        *[prom(f"({agent_slow_ratio(window)}) / {latency_budget_30d:g}", window) for window in BURN_WINDOWS],
-        description=f"1x spends the budget in exactly 30 days; {FAST_BURN:g}x pages, {SLOW_BURN:g}x opens a ticket.",
-    ).thresholds(thresholds(*burn_colors))
-
-    return (
-        dashboard.with_panel(availability_burn)
+        .with_panel(availability_burn)
         .with_panel(latency_burn)
         .with_row(dash.Row("SLO alerts"))
         .with_panel(alerts_table("SLO alerts pending or firing", 'ALERTS{slo!=""}'))
