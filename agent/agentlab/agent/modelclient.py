@@ -16,6 +16,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from requests.adapters import HTTPAdapter
 
 from agentlab.agent.metrics import AgentMetrics
+from agentlab.logging_setup import request_id_var
 from agentlab.model import GEN_AI_PROVIDER
 from agentlab.telemetry import trace_exemplar
 from agentlab.tokens import count_tokens
@@ -25,6 +26,7 @@ tracer = trace.get_tracer(__name__)
 
 READY_TIMEOUT_S = 2.0
 ADMIN_TIMEOUT_S = 5.0
+UNKNOWN = "unknown"
 
 
 class ModelCallError(Exception):
@@ -62,7 +64,7 @@ class ModelClient:
         self.session.mount("https://", HTTPAdapter(pool_connections=1, pool_maxsize=pool_size))
         # Labels for calls that get no answer: the identity the model last reported.
         self._identity_lock = threading.Lock()
-        self._identity = ("unknown", "unknown")
+        self._identity = (UNKNOWN, UNKNOWN)
 
     @property
     def identity(self) -> tuple[str, str]:
@@ -78,18 +80,22 @@ class ModelClient:
 
     def complete(self, prompt: str, max_tokens: int) -> Completion:
         """Run one inference, raising ModelCallError when the model fails or times out."""
-        name, version = self.identity
+        known_name, _ = self.identity
         input_tokens = count_tokens(prompt)
-        with tracer.start_as_current_span(f"text_completion {name}", kind=SpanKind.CLIENT) as span:
+        # The agent asks for whatever model the service runs; until the service has named
+        # it, the span has no gen_ai.request.model and takes the name from the response.
+        span_name = "text_completion" if known_name == UNKNOWN else f"text_completion {known_name}"
+        with tracer.start_as_current_span(span_name, kind=SpanKind.CLIENT) as span:
             span.set_attributes({
                 "gen_ai.operation.name": "text_completion",
                 "gen_ai.provider.name": GEN_AI_PROVIDER,
-                "gen_ai.request.model": name,
                 "gen_ai.request.max_tokens": max_tokens,
                 "gen_ai.usage.input_tokens": input_tokens,
                 "server.address": self._address.hostname or "",
                 "server.port": self._address.port or (443 if self._address.scheme == "https" else 80),
             })
+            if known_name != UNKNOWN:
+                span.set_attribute("gen_ai.request.model", known_name)
             start_s = time.perf_counter()
             try:
                 body = self._post_completion(prompt, max_tokens)
@@ -107,6 +113,7 @@ class ModelClient:
             self.metrics.inference_latency.labels(name, version).observe(latency_s, exemplar=trace_exemplar())
             self.metrics.tokens.labels(name, "input").inc(input_tokens)
             self.metrics.tokens.labels(name, "output").inc(output_tokens)
+            span.update_name(f"text_completion {name}")
             span.set_attributes({
                 "gen_ai.response.model": name,
                 "gen_ai.usage.output_tokens": output_tokens,
@@ -116,9 +123,12 @@ class ModelClient:
 
     def _post_completion(self, prompt: str, max_tokens: int) -> dict[str, Any]:
         url = f"{self.base_url}/v1/completions"
+        # The model logs under the same request id, so one id finds both services' lines.
+        request_id = request_id_var.get()
+        headers = {"X-Request-ID": request_id} if request_id else {}
         try:
             response = self.session.post(url, json={"prompt": prompt, "max_tokens": max_tokens},
-                                         timeout=self.timeout_s)
+                                         headers=headers, timeout=self.timeout_s)
         except requests.Timeout:
             raise ModelCallError("model_timeout", 504, f"the model service did not answer within "
                                  f"MODEL_TIMEOUT_S={self.timeout_s:g} s") from None
