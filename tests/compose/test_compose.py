@@ -15,7 +15,7 @@ import yaml
 from tests.compose.conftest import COMPOSE_FILE, ENV_EXAMPLE, REPO, run_compose
 
 SERVICES = {
-    "gateway", "agent", "model", "receiver", "locust",
+    "gateway", "agent", "model", "receiver", "loadgen",
     "prometheus", "alertmanager", "jaeger", "loki", "promtail", "grafana",
 }
 # Services built from this repository's Dockerfiles; their images carry a local tag.
@@ -44,7 +44,7 @@ READINESS_PROBE = {
     "agent": "http://127.0.0.1:8080/readyz",
     "model": "http://127.0.0.1:8081/readyz",
     "receiver": "http://127.0.0.1:5001/readyz",
-    "locust": "http://127.0.0.1:8089/",
+    "loadgen": "http://127.0.0.1:8089/",
     "prometheus": "http://127.0.0.1:9090/-/ready",
     "alertmanager": "http://127.0.0.1:9093/-/ready",
     "jaeger": "http://127.0.0.1:13133/status",
@@ -66,7 +66,7 @@ ORDER = [
     ("promtail", "loki"),
     ("grafana", "prometheus"),
     ("grafana", "loki"),
-    ("locust", "gateway"),
+    ("loadgen", "gateway"),
 ]
 NAMED_VOLUMES = {
     "prometheus": "/prometheus",
@@ -334,3 +334,11 @@ def test_scrape_targets_are_compose_services(compose_config):
                     continue
                 assert host in compose_config["services"], f"job {name}: {target} is no compose service"
                 assert port.isdigit(), f"job {name}: {target} has no port"
+
+
+def test_loadgen_targets_gateway(compose_config):
+    loadgen = compose_config["services"]["loadgen"]
+    assert loadgen["environment"]["LOADGEN_HOST"] == "http://gateway:8080"
+    assert loadgen["working_dir"] == "/mnt/locust"
+    assert loadgen["command"][:2] == ["-f", "loadgen/locustfile.py"]
+    assert (REPO / "loadgen" / "locustfile.py").is_file()

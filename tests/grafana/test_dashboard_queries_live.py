@@ -97,7 +97,7 @@ def query_prometheus(base_url: str, expr: str) -> list[dict]:
 
 
 def has_number(result: list[dict]) -> bool:
-    """Return True when an instant-query result holds at least one sample that is not NaN."""
+    """Return True when an instant-query result contains at least one sample that is not NaN."""
     for series in result:
         value = series.get("value") or [None, "NaN"]
         if not math.isnan(float(value[1])):
