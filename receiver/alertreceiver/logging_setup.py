@@ -8,7 +8,7 @@ JSON_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 def logging_config(level: str = "INFO") -> dict[str, Any]:
-    """Build a dictConfig that sends the root, gunicorn and werkzeug loggers to stdout as JSON."""
+    """Build a dictConfig that sends the root and gunicorn loggers to stdout as JSON lines."""
     return {
         "version": 1,
         "disable_existing_loggers": False,

@@ -24,7 +24,7 @@ PAGERDUTY_ROUTING_KEY_LENGTH = 32
 PAGERDUTY_SUMMARY_MAX_CHARS = 1024
 PAGERDUTY_DEDUP_KEY_MAX_CHARS = 255
 # Report this many field errors at most, so a payload with a thousand bad alerts
-# gets a readable answer.
+# gets a readable response.
 MAX_REPORTED_ERRORS = 20
 
 # "[FIRING:2] AgentHighErrorRate (agent)" as produced by lab.slack.title.
@@ -124,9 +124,9 @@ def _type_name(kind: type | tuple[type, ...]) -> str:
     return names.get(kind, kind.__name__)
 
 
-def _require_object(body: Any, what: str) -> dict[str, Any]:
+def _require_object(body: Any, expected: str) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise InvalidPayload([FieldError("(body)", f"the body must be a JSON object ({what}), got {_type_name(type(body))}")])
+        raise InvalidPayload([FieldError("(body)", f"the body must be a JSON object ({expected}), got {_type_name(type(body))}")])
     return body
 
 

@@ -98,8 +98,9 @@ def list_notifications() -> Response:
 
 
 @bp.get("/healthz")
+@bp.get("/readyz")
 def healthz() -> Response:
-    """Return 200 when the database answers a query, 503 otherwise."""
+    """Return 200 when a database query succeeds, 503 otherwise (liveness and readiness)."""
     try:
         connection = store.connect(current_app.config["RECEIVER_SETTINGS"].db_path)
         try:

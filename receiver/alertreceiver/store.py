@@ -85,7 +85,7 @@ def initialize(db_path: str) -> None:
     try:
         mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
-            raise RuntimeError(f"SQLite refused WAL mode for {db_path} (got {mode}); use a local file system")
+            raise RuntimeError(f"switching {db_path} to WAL mode failed (journal mode is {mode}); use a local file system")
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         if version not in (0, SCHEMA_VERSION):
             raise RuntimeError(f"{db_path} has schema version {version}; this receiver reads {SCHEMA_VERSION}")

@@ -40,7 +40,7 @@ def test_every_receiver_url_uses_receiver_address():
 
 
 def test_secrets_variant_passes_check_config(tmp_path):
-    # The edit alertmanager/secrets/README.md tells users to make for real Slack and PagerDuty.
+    # The edit that alertmanager/secrets/README.md describes for real Slack and PagerDuty.
     secrets = tmp_path / "secrets"
     secrets.mkdir()
     (secrets / "slack_api_url").write_text("https://hooks.slack.invalid/services/T0/B0/X\n")

@@ -64,10 +64,13 @@ def test_cases_match_prometheus_rule_labels():
 
     missing = []
     for file_name, alertname, labels in rules:
-        wanted = {name: labels[name] for name in ROUTING_LABELS if name in labels}
+        # A templated value such as service="{{ $labels.job }}" varies per series, so the
+        # case's value is one example of it and is not compared.
+        expected = {name: labels[name] for name in ROUTING_LABELS
+                    if name in labels and "{{" not in str(labels[name])}
         if not any(case["labels"]["alertname"] == alertname
-                   and all(case["labels"].get(name) == value for name, value in wanted.items())
+                   and all(case["labels"].get(name) == value for name, value in expected.items())
                    for case in CASES):
-            missing.append(f"{file_name}: {alertname} {wanted}")
+            missing.append(f"{file_name}: {alertname} {expected}")
 
     assert missing == []

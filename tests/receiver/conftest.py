@@ -40,7 +40,7 @@ def client(app: Flask) -> FlaskClient:
 
 
 def notifications(client: FlaskClient, query: str = "") -> list[dict[str, Any]]:
-    """Return GET /api/notifications?<query> rows, failing on a non-200 answer."""
+    """Return GET /api/notifications?<query> rows, failing on a non-200 response."""
     response = client.get(f"/api/notifications?{query}")
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()["notifications"]

@@ -1,4 +1,4 @@
-"""GET /api/notifications: filters, order, limits and the 400 answers for bad filters."""
+"""GET /api/notifications: filters, order, limits and the 400 responses to bad filters."""
 
 from __future__ import annotations
 

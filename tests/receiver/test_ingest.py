@@ -177,8 +177,9 @@ def test_metrics_count_notifications(client):
     assert 'receiver_rejected_requests_total{kind="webhook",reason="not_json"} 1.0' in text
 
 
-def test_healthz_reports_ok(client):
-    response = client.get("/healthz")
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_health_endpoints_report_ok(client, path):
+    response = client.get(path)
 
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}
