@@ -13,6 +13,8 @@ class ReceiverMetrics:
         self.notifications = Counter(
             "receiver_notifications",
             "Alert notifications stored, one per alert per received request.",
+            # NOTE: receiver comes from the request body, so any sender that reaches the port
+            # can add series. That is acceptable on loopback and a compose network only.
             ["kind", "receiver", "status"],
             registry=registry,
         )

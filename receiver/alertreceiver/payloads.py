@@ -266,9 +266,9 @@ def parse_pagerduty(body: Any) -> tuple[list[AlertRecord], str]:
         check.add("dedup_key", f"dedup_key must have 1..{PAGERDUTY_DEDUP_KEY_MAX_CHARS} characters, got {len(dedup_key)}")
     for key in ("links", "images"):
         check.get(event, key, "", list, required=False)
-    payload = check.get(event, "payload", "", dict, required=action == "trigger") or {}
+    payload = check.get(event, "payload", "", dict, required=action == "trigger")
     details: dict[str, Any] = {}
-    if payload:
+    if payload is not None:
         summary = check.get(payload, "summary", "payload", str, required=action == "trigger")
         if summary is not None and not 0 < len(summary) <= PAGERDUTY_SUMMARY_MAX_CHARS:
             check.add("payload.summary",
@@ -287,7 +287,7 @@ def parse_pagerduty(body: Any) -> tuple[list[AlertRecord], str]:
     records = _records_from_lines("pagerduty", alerts_block, dedup_key=dedup_key) if isinstance(alerts_block, str) else []
     if not records:
         status = {"trigger": "firing", "resolve": "resolved", "acknowledge": "acknowledged"}[action]
-        alertname = _first_string(details.get("alertname"), payload.get("class"))
+        alertname = _first_string(details.get("alertname"), (payload or {}).get("class"))
         receiver = _first_string(details.get("receiver"))
         records = [AlertRecord(kind="pagerduty", receiver=receiver, alertname=alertname, status=status,
                                dedup_key=dedup_key)]

@@ -84,6 +84,8 @@ BAD_INPUTS = [
      "missing_field", "payload is missing"),
     ("pagerduty resolve no dedup_key", "/pagerduty/v2/enqueue", _pagerduty(event_action="resolve", dedup_key=None),
      "dedup_key", "missing_field", "dedup_key is missing"),
+    ("pagerduty trigger empty payload", "/pagerduty/v2/enqueue", _pagerduty(payload={}), "payload.summary",
+     "missing_field", "payload.summary is missing"),
     ("pagerduty severity bad", "/pagerduty/v2/enqueue", _pagerduty_payload(severity="high"), "payload.severity",
      "invalid_field", "critical, error, warning, info"),
     ("pagerduty summary empty", "/pagerduty/v2/enqueue", _pagerduty_payload(summary=""), "payload.summary",
