@@ -1,23 +1,24 @@
 """The earliest time an alert can reach the receiver, computed from the real config files.
 
 For an alert rule and a fault that drives its expression past the threshold at once,
-`earliest_possible_s` counts every delay that the configuration fixes, each in full:
+`earliest_possible_s` adds the delays that the configuration fixes:
 
-- one scrape interval, until a scrape has seen the fault (a counter series that the fault
-  creates, such as a new error type, needs that second sample before rate() sees it);
 - the part of a range window that must fill before the expression can hold, which is the
   whole window for `min_over_time` and `absent_over_time` and nothing for rate-like and
-  most `*_over_time` functions under a saturating fault;
+  the other `*_over_time` functions under a saturating fault;
 - `for`, rounded up to whole evaluation intervals, because Prometheus promotes a pending
   alert only at an evaluation;
 - Alertmanager's `group_wait` for a new group (the shortest of the routes the alert takes,
   since the drill waits for the first notification of any kind).
 
-Where the fault falls between scrapes and evaluations, and HTTP and process latency, are not
-fixed by the configuration: the limits leave them a margin of two evaluation intervals plus
-SLACK_S. The resolve limit counts the time for the fault's samples to leave the longest
-range window (when `and` joins two windows, the shorter one decides), one scrape and one
-evaluation interval, and `group_interval`, after which Alertmanager sends the resolve.
+It is a lower bound: a scrape and an evaluation may follow the fault's start at once. The
+firing limit adds what the configuration leaves to chance: one scrape interval until a
+scrape has seen the fault (a counter series that the fault creates, such as a new error
+type, needs a second sample before rate() sees it), two evaluation intervals for the
+evaluation to come round, and SLACK_S for HTTP and process latency. The resolve limit counts
+the time for the fault's samples to leave the longest range window (when `and` joins two
+windows, the shorter one decides), one scrape and three evaluation intervals,
+`group_interval` (after which Alertmanager sends the resolve) and SLACK_S.
 """
 
 from __future__ import annotations
@@ -46,14 +47,21 @@ DEFAULT_GROUP_WAIT_S = 30.0
 DEFAULT_GROUP_INTERVAL_S = 300.0
 
 
+_DURATION_UNITS_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+
+
 def parse_duration_s(text: str | int | float) -> float:
     """Return a Prometheus or Alertmanager duration ("30s", "1h30m", "500ms") in seconds."""
     if isinstance(text, (int, float)):
         return float(text)
-    try:
-        return promql_parser.parse_duration(str(text)).total_seconds()
-    except Exception as error:  # the binding raises its own exception types
-        raise LabError(f"invalid duration {text!r}: {error}") from None
+    text = str(text).strip()
+    if text == "0":
+        return 0.0
+    parts = _DURATION.findall(text)
+    if not parts or "".join(number + unit for number, unit in parts) != text:
+        raise LabError(f"invalid duration {text!r}: expected a number with a unit, such as 30s or 1h30m")
+    return float(sum(int(number) * _DURATION_UNITS_S[unit] for number, unit in parts))
 
 
 @dataclass(frozen=True)
@@ -319,8 +327,8 @@ def compute_timing(
     group_wait_s = min(route.group_wait_s for route in routes)
     group_interval_s = max(route.group_interval_s for route in routes)
 
-    earliest_s = scrape_s + windows.fill_s + for_rounded_s + group_wait_s
-    fire_limit_s = earliest_s + 2 * evaluation_s + SLACK_S
+    earliest_s = windows.fill_s + for_rounded_s + group_wait_s
+    fire_limit_s = earliest_s + scrape_s + 2 * evaluation_s + SLACK_S
     if fire_cap_s is not None:
         fire_limit_s = min(fire_limit_s, fire_cap_s)
     resolve_limit_s = windows.clear_s + scrape_s + evaluation_s + group_interval_s + 2 * evaluation_s + SLACK_S

@@ -326,9 +326,9 @@ def format_results(results: list[AlertResult]) -> str:
     legend = (
         "fired/resolved: seconds from the fault's start to the first notification at the receiver; "
         "after stop: seconds from the fault's end to the resolve.\n"
-        "limit: earliest possible + two evaluation intervals + 5 s (90 s at most for the error burst's "
-        "AgentHighErrorRate); resolve limit: longest range window + scrape and evaluation intervals + "
-        "group_interval + two evaluation intervals + 5 s."
+        "earliest: range window to fill + `for` + group_wait; limit: earliest + one scrape and two "
+        "evaluation intervals + 5 s (90 s at most for the error burst's AgentHighErrorRate);\n"
+        "resolve limit: longest range window + one scrape and three evaluation intervals + group_interval + 5 s."
     )
     return "\n".join(lines) + "\n" + legend
 

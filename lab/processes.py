@@ -17,6 +17,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 
+# Children started by this Python process. Holding them keeps Popen from warning about a
+# running child when the object is garbage-collected; `lab up` exits and leaves them to init.
+_children: dict[int, subprocess.Popen] = {}
+
+
 @dataclass(frozen=True)
 class ProcessRecord:
     """What the state file keeps about one started process."""
@@ -92,6 +97,7 @@ def spawn(command: list[str], *, env: dict[str, str], log_path: Path, cwd: Path)
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    _children[process.pid] = process
     ticks = start_ticks(process.pid)
     if ticks is None:
         ticks = -1
@@ -100,10 +106,9 @@ def spawn(command: list[str], *, env: dict[str, str], log_path: Path, cwd: Path)
 
 def _reap(pid: int) -> None:
     """Collect the exit status if `pid` is our child, so it does not linger as a zombie."""
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
+    child = _children.get(pid)
+    if child is not None and child.poll() is not None:
+        del _children[pid]
 
 
 def stop(record: ProcessRecord, *, timeout_s: float = 10.0) -> str:
@@ -118,8 +123,8 @@ def stop(record: ProcessRecord, *, timeout_s: float = 10.0) -> str:
     _signal_group(record.pgid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        _reap(record.pid)
         if not group_members(record.pgid):
+            _reap(record.pid)
             return "stopped"
         time.sleep(0.1)
     _signal_group(record.pgid, signal.SIGKILL)
