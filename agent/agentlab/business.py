@@ -2,7 +2,7 @@
 
 The numbers are invented for the lab, but they follow the tasks: revenue and task value
 come only from successful tasks and grow with the tokens generated, and satisfaction
-falls with failures and slow answers.
+falls with failures and slow responses.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ CURRENCY = "USD"
 # Price of one successful task by type, plus a price per generated token.
 BASE_PRICE_USD = {"summarize": 0.020, "classify": 0.004, "translate": 0.015, "chat": 0.010, "test": 0.001}
 PRICE_PER_OUTPUT_TOKEN_USD = 0.00002
-# A task answered within this time fully satisfies its user (the request SLO edge).
+# A task finished within this time fully satisfies its user (the request SLO edge).
 SATISFIED_WITHIN_S = 1.0
 # Weight of the newest task in the moving score: about the last 20 tasks dominate it.
 SATISFACTION_ALPHA = 0.05
@@ -25,7 +25,7 @@ def task_value_usd(task_type: str, output_tokens: int) -> float:
 
 
 def satisfaction_sample(success: bool, duration_s: float) -> float:
-    """Score one task from 0 to 100: failures 0, answers within 1 s 100, then 20 less per second down to 20."""
+    """Score one task from 0 to 100: failures 0, within 1 s 100, then 20 less per second down to 20."""
     if not success:
         return 0.0
     if duration_s <= SATISFIED_WITHIN_S:

@@ -1,8 +1,8 @@
 """gunicorn configuration of the agent and model services (``-c python:agentlab.gunicorn_conf``).
 
-The service is read from the app URI on the command line (``agentlab.model:...`` means the
-model, anything else the agent); its bind address, threads and log level come from the
-variables listed in ``agentlab.settings``. An invalid value stops start-up with a
+The service is read from the app URI on the command line: ``agentlab.model:...`` means
+the model, anything else the agent. Its bind address, threads and log level come from
+the variables listed in ``agentlab.settings``. An invalid value stops start-up with a
 one-line message naming it.
 """
 

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 from agentlab.logging_setup import logging_dict_config
 from agentlab.settings import AgentSettings, ConfigError, ModelSettings
+from agentlab.telemetry import exporter_name
 
 APPS = {"agent": "agentlab.agent:create_app()", "model": "agentlab.model:create_app()"}
 GRACEFUL_TIMEOUT_S = 10
@@ -37,6 +38,9 @@ def gunicorn_settings(service: str, env: dict[str, str] | None = None) -> dict[s
         settings: AgentSettings | ModelSettings = ModelSettings.from_env(env)
     else:
         settings = AgentSettings.from_env(env)
+    # Checked here too so that a bad OTEL_* value stops the master with one line, not a
+    # worker with a traceback.
+    exporter_name(env)
     log_service = env.get("OTEL_SERVICE_NAME", "").strip() or service
     return {
         "bind": [f"{settings.host}:{settings.port}"],

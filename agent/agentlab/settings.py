@@ -32,7 +32,7 @@ LOG_LEVEL                   INFO                    as above
 =========================== ======================= ==========================================
 
 Why only one worker process: queued tasks and their results live in the process that
-accepted them, so a second worker would answer 404 for half of the task ids, and
+accepted them, so a second worker would return 404 for half of the task ids, and
 prometheus_client's multiprocess mode drops exemplars (its ``set_exemplar`` is a no-op
 in 0.26). The lab scales out with more containers instead.
 

@@ -62,20 +62,28 @@ def _lower(value: str) -> str:
     return value.lower()
 
 
+def exporter_name(env: Mapping[str, str]) -> str:
+    """Return otlp, console or none from the environment, raising ConfigError for bad values."""
+    validate_sampler(env)
+    if env_bool(env, "OTEL_SDK_DISABLED", False):
+        return "none"
+    name = env_choice(env, "OTEL_TRACES_EXPORTER", "otlp", EXPORTERS, normalize=_lower)
+    if name == "otlp":
+        for variable in ("OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"):
+            protocol = env.get(variable, "http/protobuf").strip() or "http/protobuf"
+            if protocol != "http/protobuf":
+                raise ConfigError(f"{variable}={protocol!r} is not supported; set it to http/protobuf "
+                                  "(only the OTLP/HTTP exporter is installed) and use port 4318")
+    return name
+
+
 def build_exporter(env: Mapping[str, str]) -> SpanExporter | None:
     """Return the span exporter OTEL_TRACES_EXPORTER selects, or None for `none`."""
-    if env_bool(env, "OTEL_SDK_DISABLED", False):
-        return None
-    name = env_choice(env, "OTEL_TRACES_EXPORTER", "otlp", EXPORTERS, normalize=_lower)
+    name = exporter_name(env)
     if name == "none":
         return None
     if name == "console":
         return ConsoleSpanExporter(out=sys.stderr)
-    for variable in ("OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"):
-        protocol = env.get(variable, "http/protobuf").strip() or "http/protobuf"
-        if protocol != "http/protobuf":
-            raise ConfigError(f"{variable}={protocol!r} is not supported; set it to http/protobuf "
-                              "(only the OTLP/HTTP exporter is installed) and use port 4318")
     # Imported here so `none` and `console` do not load requests' transport stack.
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -94,7 +102,6 @@ def validate_sampler(env: Mapping[str, str]) -> None:
 def build_provider(default_service: str, env: Mapping[str, str] | None = None) -> TracerProvider | None:
     """Build a TracerProvider from OTEL_* variables; None when tracing is off."""
     env = os.environ if env is None else env
-    validate_sampler(env)
     exporter = build_exporter(env)
     if exporter is None:
         return None
@@ -131,8 +138,7 @@ def configure_tracing(default_service: str) -> TracerProvider | None:
             return _provider
         provider = build_provider(default_service)
         _install(provider)
-    exporter = os.environ.get("OTEL_TRACES_EXPORTER", "otlp")
-    logger.info("tracing configured", extra={"traces_exporter": exporter if provider else "none"})
+    logger.info("tracing configured", extra={"traces_exporter": exporter_name(os.environ)})
     return provider
 
 

@@ -1,9 +1,9 @@
 """Flask wiring shared by the agent and the model service.
 
-``install_common`` gives an app: request ids (``X-Request-ID`` in and out), the HTTP RED
-metrics, one access log line per request, JSON errors for every 4xx/5xx (404 and 405
-included, 405 with ``Allow``), a 1 MiB body limit (413), and ``/metrics`` served by
-prometheus_client's own WSGI app so it negotiates OpenMetrics (with exemplars) itself.
+``install_common`` adds to an app: request ids (``X-Request-ID`` in and out), the HTTP
+RED metrics, one access log line per request, and JSON errors for every 4xx/5xx, with
+``Allow`` on 405. It also sets a 1 MiB body limit (413) and serves ``/metrics`` through
+prometheus_client's own WSGI app, which negotiates OpenMetrics (with exemplars) itself.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class ApiError(Exception):
-    """A request failure answered with ``{"error": ..., "detail": ...}``."""
+    """A request failure returned as ``{"error": ..., "detail": ...}``."""
 
     def __init__(self, status: int, error: str, detail: str, headers: dict[str, str] | None = None,
                  **extra: Any) -> None:
@@ -73,14 +73,14 @@ class HttpMetrics:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         labels = ["method", "route", "status_code"]
-        self.requests = Counter("http_requests_total", "HTTP requests answered, by method, URL rule "
+        self.requests = Counter("http_requests_total", "HTTP requests completed, by method, URL rule "
                                 "template and status code.", labels, registry=registry)
         self.duration = Histogram("http_request_duration_seconds", "Time from receiving an HTTP request "
                                   "to returning its response, seconds.", labels, buckets=HTTP_BUCKETS,
                                   registry=registry)
 
     def observe(self, method: str, route: str, status_code: int, duration_s: float) -> None:
-        """Count one answered request and its duration, with the trace as exemplar."""
+        """Count one completed request and its duration, with the trace as exemplar."""
         labels = (method, route, str(status_code))
         self.requests.labels(*labels).inc()
         self.duration.labels(*labels).observe(duration_s, exemplar=trace_exemplar())
@@ -185,15 +185,13 @@ def install_common(app: Flask, registry: CollectorRegistry, http_metrics: HttpMe
         return jsonify({"status": "ok"})
 
 
-def read_json_object(required: bool = True) -> dict[str, Any]:
+def read_json_object() -> dict[str, Any]:
     """Parse the request body as a JSON object, raising ApiError naming the problem.
 
     The Content-Type is not checked, so `curl -d '{...}'` works without a header.
     """
     raw = request.get_data(cache=True)
     if not raw.strip():
-        if not required:
-            return {}
         raise ApiError(400, "invalid_json", "request body is empty; send a JSON object, "
                        'e.g. {"task": "test", "data": {}}')
     try:

@@ -145,9 +145,9 @@ def test_task_queue_orders_by_priority_then_fifo():
     for priority, name in order:
         queue.put_nowait(Task(TaskRequest("test", {}, priority, False), "queued", name))
 
-    taken = [queue.get(0).request_id for _ in order]
+    dequeued = [queue.get(0).request_id for _ in order]
 
-    assert taken == ["h1", "h2", "n1", "l1", "l2"]
+    assert dequeued == ["h1", "h2", "n1", "l1", "l2"]
     assert queue.get(0) is None
 
 
@@ -160,11 +160,11 @@ def test_unknown_task_id_is_404(agent):
 
 
 def test_request_id_echoed_and_generated(agent):
-    given = agent.client.get("/healthz", headers={"X-Request-ID": "req-42"})
+    echoed = agent.client.get("/healthz", headers={"X-Request-ID": "req-42"})
     generated = agent.client.get("/healthz")
     invalid = agent.client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
 
-    assert given.headers["X-Request-ID"] == "req-42"
+    assert echoed.headers["X-Request-ID"] == "req-42"
     assert len(generated.headers["X-Request-ID"]) == 32
     assert invalid.headers["X-Request-ID"] != "bad id with spaces"
 

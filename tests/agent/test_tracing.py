@@ -56,7 +56,7 @@ def test_inference_span_gen_ai_attributes(agent, model_server, spans):
         "server.address": "127.0.0.1",
         "server.port": port,
     }
-    # The first call cannot name the requested model: the agent learns it from the answer.
+    # The first call cannot name the requested model: the agent learns it from the response.
     assert dict(clients[0].attributes) == expected_client
     assert dict(clients[1].attributes) == {
         **expected_client, "gen_ai.request.model": "sim-llm-small",

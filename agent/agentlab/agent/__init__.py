@@ -17,9 +17,9 @@ Routes:
   forwarded to the model service, so the lab drives both through the agent.
 - Per-request faults: ``X-Fault-Error: true`` and ``X-Fault-Delay-Ms: N`` on the two task
   routes, ignored when AGENT_ALLOW_HEADER_FAULTS=false.
-- ``GET /healthz`` (alive), ``GET /readyz`` (the model service answers), ``GET /metrics``.
+- ``GET /healthz`` (alive), ``GET /readyz`` (the model service responds), ``GET /metrics``.
 
-Failed tasks answer 500 (triggered, injected, internal), 502 (the model failed) or 504
+Failed tasks return 500 (triggered, injected, internal), 502 (the model failed) or 504
 (the model timed out), with ``{"error", "detail", "task_id", "trace_id", ...}``.
 """
 
@@ -150,8 +150,8 @@ def _add_task_routes(app: Flask, runtime: AgentRuntime) -> None:
             runtime.store.discard(task.id)
             retry_after = runtime.runner.retry_after_s(runtime.queue.depth(), runtime.settings.queue_workers)
             logger.warning("task rejected: queue full", extra={"task_id": task.id, "queue_max": runtime.queue.maxsize})
-            raise ApiError(429, "queue_full", f"the task queue holds its maximum of {runtime.queue.maxsize} "
-                           f"tasks; retry after {retry_after} s", {"Retry-After": str(retry_after)}) from None
+            raise ApiError(429, "queue_full", f"the task queue is full (AGENT_QUEUE_MAX="
+                           f"{runtime.queue.maxsize}); retry after {retry_after} s", {"Retry-After": str(retry_after)}) from None
 
         location = f"/api/v1/tasks/{task.id}"
         return jsonify({"task_id": task.id, "task_type": task.task_type, "priority": task.request.priority,
@@ -202,10 +202,10 @@ def _add_fault_routes(app: Flask, runtime: AgentRuntime) -> None:
         except ModelCallError as error:
             model_error = error.detail
         logger.warning("faults cleared", extra={"cleared_agent": cleared["agent"], "cleared_model": cleared["model"]})
-        answer = {"cleared": cleared, "faults": []}
+        result = {"cleared": cleared, "faults": []}
         if model_error:
-            answer["model_error"] = model_error
-        return jsonify(answer)
+            result["model_error"] = model_error
+        return jsonify(result)
 
 
 def _forward(client: ModelClient, method: str, body: dict) -> tuple[int, dict]:

@@ -62,7 +62,7 @@ class ModelClient:
         self.session = requests.Session()
         self.session.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=pool_size))
         self.session.mount("https://", HTTPAdapter(pool_connections=1, pool_maxsize=pool_size))
-        # Labels for calls that get no answer: the identity the model last reported.
+        # Labels for calls that get no response: the identity the model last reported.
         self._identity_lock = threading.Lock()
         self._identity = (UNKNOWN, UNKNOWN)
 
@@ -82,8 +82,8 @@ class ModelClient:
         """Run one inference, raising ModelCallError when the model fails or times out."""
         known_name, _ = self.identity
         input_tokens = count_tokens(prompt)
-        # The agent asks for whatever model the service runs; until the service has named
-        # it, the span has no gen_ai.request.model and takes the name from the response.
+        # The agent does not choose a model. Until the service has named its model, the span
+        # has no gen_ai.request.model and takes its name from the response.
         span_name = "text_completion" if known_name == UNKNOWN else f"text_completion {known_name}"
         with tracer.start_as_current_span(span_name, kind=SpanKind.CLIENT) as span:
             span.set_attributes({
@@ -130,21 +130,21 @@ class ModelClient:
             response = self.session.post(url, json={"prompt": prompt, "max_tokens": max_tokens},
                                          headers=headers, timeout=self.timeout_s)
         except requests.Timeout:
-            raise ModelCallError("model_timeout", 504, f"the model service did not answer within "
-                                 f"MODEL_TIMEOUT_S={self.timeout_s:g} s") from None
+            raise ModelCallError("model_timeout", 504, f"the model service timed out after "
+                                 f"MODEL_TIMEOUT_S={self.timeout_s:g} s; raise it or clear model latency faults") from None
         except requests.RequestException as error:
             raise ModelCallError("model_error", 502, f"the model service at {self.base_url} is "
                                  f"unreachable ({type(error).__name__}); check MODEL_URL and that it runs") from None
         if response.status_code != 200:
             reason = _error_code(response)
-            raise ModelCallError("model_error", 502, f"the model service answered {response.status_code} "
+            raise ModelCallError("model_error", 502, f"the model service returned {response.status_code} "
                                  f"({reason}) to POST /v1/completions")
         try:
             body = response.json()
         except ValueError:
             body = None
         if not isinstance(body, dict) or not isinstance(body.get("completion"), str):
-            raise ModelCallError("model_error", 502, "the model service answered 200 without a "
+            raise ModelCallError("model_error", 502, "the model service returned 200 without a "
                                  "'completion' string")
         return body
 
@@ -161,7 +161,7 @@ class ModelClient:
                 raise ModelCallError("model_error", 503, f"the model service at {self.base_url} is "
                                      f"unreachable ({type(error).__name__})") from None
         if not isinstance(body, dict):
-            raise ModelCallError("model_error", 503, f"the model service answered "
+            raise ModelCallError("model_error", 503, f"the model service returned "
                                  f"{response.status_code} to GET /readyz")
         self._remember(body.get("model"), body.get("model_version"))
         return body

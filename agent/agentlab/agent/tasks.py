@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 
 MAX_TOKENS_LIMIT = 4096
-# Tokens asked of the model per task type; translate asks for about its input length.
+# max_tokens requested per task type; translate requests about its input length.
 DEFAULT_MAX_TOKENS = {"summarize": 64, "classify": 8, "chat": 128, "test": 16}
 INSTRUCTIONS = {
     "summarize": "Summarize the text below in a few sentences.",
@@ -181,7 +181,7 @@ class TaskStore:
 
 
 class QueueFull(Exception):
-    """The task queue holds its maximum number of tasks."""
+    """The task queue is full."""
 
 
 class TaskQueue:

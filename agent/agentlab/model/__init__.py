@@ -10,7 +10,7 @@ Routes:
   "completion", "usage": {"input_tokens", "output_tokens"}, "latency_s"}``. Latency is
   ``(base + per_token * (output + input / 10)) * lognormal(0, sigma) * MODEL_LATENCY_SCALE``
   with the profile of MODEL_NAME (``settings.MODEL_PROFILES``), plus injected latency.
-  An injected failure answers 503 ``injected_fault``.
+  An injected failure returns 503 ``injected_fault``.
 - ``POST/GET/DELETE /admin/faults``: faults with ``target: "model"`` (see ``agentlab.faults``).
 - ``GET /healthz``, ``GET /readyz`` (returns the model name and version), ``GET /metrics``.
 
