@@ -80,7 +80,7 @@ def config_keys(node) -> set[str]:
     return set()
 
 
-# Settings that only Prometheus 3.x accepts: 2.42 rejects them as unknown fields.
+# Settings that only Prometheus 3.x accepts. Version 2.42 rejects them as unknown fields.
 @pytest.mark.parametrize("setting", ["scrape_protocols", "fallback_scrape_protocol"])
 def test_no_setting_of_one_version_only(config, setting):
     assert setting not in config_keys(config)
