@@ -53,7 +53,7 @@ class Fault:
 
 @dataclass(frozen=True)
 class FaultEffect:
-    """What the active faults do to the next task or inference."""
+    """Combined effect of the active faults on the next task or inference."""
 
     error_rate: float = 0.0
     latency_ms: float = 0.0

@@ -9,7 +9,7 @@ AGENT_HOST                  0.0.0.0                 address gunicorn binds
 AGENT_PORT                  8080                    port gunicorn binds
 AGENT_WORKERS               1                       gunicorn processes; only 1 is accepted
 AGENT_THREADS               8                       gthread threads serving requests
-AGENT_QUEUE_MAX             500                     tasks the queue holds before 429
+AGENT_QUEUE_MAX             500                     queued tasks at which POST gets 429
 AGENT_QUEUE_WORKERS         2                       threads taking tasks from the queue
 AGENT_TASKS_KEPT            10000                   tasks kept for GET /api/v1/tasks/<id>
 AGENT_ALLOW_HEADER_FAULTS   true                    honour X-Fault-Error / X-Fault-Delay-Ms

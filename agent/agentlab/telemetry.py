@@ -21,8 +21,8 @@ worker process after the fork (the config keeps ``preload_app`` off), so the bat
 processor's thread lives in the serving process. The gunicorn ``worker_exit`` hook calls
 ``shutdown_tracing()``, which flushes the spans still queued.
 
-If the OTLP endpoint is down, the exporter's thread logs the failure and drops the batch;
-requests never wait for it. Those log records pass through ``RateLimitFilter``, so a dead
+If the OTLP endpoint is down, the exporter's thread logs the failure and drops the batch.
+Requests only put spans in the processor's bounded queue, so they do not wait for it. Those log records pass through ``RateLimitFilter``, so a dead
 endpoint gives one line per message per minute, not one per batch and retry.
 """
 

@@ -18,7 +18,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from prometheus_client import CollectorRegistry, Counter, GCCollector, Histogram, PlatformCollector, ProcessCollector
 from prometheus_client import make_wsgi_app
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from agentlab.logging_setup import request_id_var
 from agentlab.telemetry import trace_exemplar
@@ -191,6 +191,10 @@ def read_json_object() -> dict[str, Any]:
     The Content-Type is not checked, so `curl -d '{...}'` works without a header.
     """
     raw = request.get_data(cache=True)
+    # Werkzeug 3.1 cuts a body without Content-Length (chunked) at MAX_CONTENT_LENGTH
+    # without an error, so one more byte read from the server's stream shows whether it was longer.
+    if request.content_length is None and len(raw) >= MAX_BODY_BYTES and request.environ["wsgi.input"].read(1):
+        raise RequestEntityTooLarge()
     if not raw.strip():
         raise ApiError(400, "invalid_json", "request body is empty; send a JSON object, "
                        'e.g. {"task": "test", "data": {}}')

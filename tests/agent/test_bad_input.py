@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
 import requests
+from werkzeug.test import EnvironBuilder
 
 from tests.agent.helpers import label_sets, scrape
 
@@ -97,6 +99,21 @@ def test_agent_rejects_bad_input(agent, method, path, raw, headers, status, erro
         assert field in answer["detail"]
     if status == 405:
         assert response.headers["Allow"] == detail.removeprefix("use ")
+
+
+@pytest.mark.parametrize("size, status", [(1024 * 1024, 400), (1024 * 1024 + 1, 413)])
+def test_chunked_body_limit(agent, size, status):
+    # A chunked body has no Content-Length; gunicorn marks such input as terminated.
+    raw = b"{" + b" " * (size - 1)
+    environ = EnvironBuilder(path="/api/v1/process", method="POST").get_environ()
+    environ.update({"wsgi.input": io.BytesIO(raw), "wsgi.input_terminated": True})
+    environ.pop("CONTENT_LENGTH", None)
+    statuses = []
+
+    body = b"".join(agent.app(environ, lambda status_line, headers: statuses.append(status_line)))
+
+    assert int(statuses[0].split()[0]) == status
+    assert json.loads(body)["error"] == ("invalid_json" if status == 400 else "body_too_large")
 
 
 def test_agent_keeps_serving_after_bad_input(agent):
