@@ -4,8 +4,10 @@ Configured from the standard environment variables:
 
 =================================== =========================================================
 OTEL_TRACES_EXPORTER                otlp (default), console (spans as JSON on stderr, so stdout
-                                    stays one log object per line) or none
-OTEL_SDK_DISABLED                   true behaves like OTEL_TRACES_EXPORTER=none
+                                    stays one log object per line) or none (spans are made but
+                                    not exported, so logs, responses and exemplars still carry
+                                    trace ids: the native lab has no Jaeger)
+OTEL_SDK_DISABLED                   true: no tracer provider at all, so no trace ids anywhere
 OTEL_SERVICE_NAME                   default "agent" or "model"
 OTEL_RESOURCE_ATTRIBUTES            extra resource attributes, key=value,...
 OTEL_EXPORTER_OTLP_ENDPOINT         base URL; /v1/traces is appended (SDK default
@@ -100,17 +102,18 @@ def validate_sampler(env: Mapping[str, str]) -> None:
 
 
 def build_provider(default_service: str, env: Mapping[str, str] | None = None) -> TracerProvider | None:
-    """Build a TracerProvider from OTEL_* variables; None when tracing is off."""
+    """Build a TracerProvider from OTEL_* variables; None when OTEL_SDK_DISABLED is true."""
     env = os.environ if env is None else env
     exporter = build_exporter(env)
-    if exporter is None:
+    if env_bool(env, "OTEL_SDK_DISABLED", False):
         return None
     attributes = {}
     # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over the default name.
     if "service.name" not in OTELResourceDetector().detect().attributes:
         attributes["service.name"] = default_service
     provider = TracerProvider(resource=Resource.create(attributes))
-    provider.add_span_processor(BatchSpanProcessor(exporter))
+    if exporter is not None:
+        provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
 
 

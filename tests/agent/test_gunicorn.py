@@ -207,7 +207,7 @@ def test_shutdown_flushes_queued_spans(services, otlp):
 @pytest.mark.e2e
 def test_dead_otlp_endpoint_never_fails_requests(services):
     dead = f"http://127.0.0.1:{free_port()}"
-    agent_url, _ = start_pair(services, dead, agent_env={"OTEL_EXPORTER_OTLP_TIMEOUT": "1",
+    agent_url, model_url = start_pair(services, dead, agent_env={"OTEL_EXPORTER_OTLP_TIMEOUT": "1",
                                                          "OTEL_BSP_SCHEDULE_DELAY": "20"},
                               model_env={"OTEL_TRACES_EXPORTER": "none"})
 
@@ -222,6 +222,11 @@ def test_dead_otlp_endpoint_never_fails_requests(services):
     assert lines[0]["level"] in ("WARNING", "ERROR")
     messages = [line["message"] for line in lines]
     assert len(messages) == len(set(messages)), messages
+    # The model exports nothing (OTEL_TRACES_EXPORTER=none) yet still has trace ids.
+    model_scraped = requests.get(f"{model_url}/metrics", headers={"Accept": OPENMETRICS_ACCEPT}, timeout=5)
+    inference = {f.name: f for f in text_string_to_metric_families(model_scraped.text)}[
+        "model_server_inference_duration_seconds"]
+    assert len({s.exemplar.labels["trace_id"] for s in inference.samples if s.exemplar}) >= 1
 
 
 def test_exporter_failures_pass_the_rate_limit(caplog):

@@ -108,6 +108,20 @@ def test_exporter_from_environment(env, exporter_type):
         exporter.shutdown()
 
 
+def test_provider_without_export(monkeypatch):
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
+    provider = build_provider("model")
+    span = provider.get_tracer("probe").start_span("probe")
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+
+    assert span.get_span_context().is_valid
+    assert span.get_span_context().trace_flags.sampled
+    assert provider._active_span_processor._span_processors == ()
+    assert build_provider("model") is None
+    span.end()
+    provider.shutdown()
+
+
 def test_provider_resource_names(monkeypatch):
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")
     monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=lab")
