@@ -8,11 +8,11 @@ or with the web UI on http://127.0.0.1:8089 by leaving out `--headless`. The tar
 `--host` when given, else the LOADGEN_HOST environment variable, else http://127.0.0.1:8080.
 
 User classes:
-- SteadyUser (weight 4): a think time of 0.5-2 s, 60 % synchronous tasks
-  (POST /api/v1/process), 40 % queued tasks (POST /api/v1/tasks, then polling the task until it
+- SteadyUser (weight 4): a think time of 1-3 s, 70 % synchronous tasks
+  (POST /api/v1/process), 30 % queued tasks (POST /api/v1/tasks, then polling the task until it
   finishes).
-- BurstUser (weight 1): idles 5-15 s, then sends 10-40 requests back to back, mostly queued
-  tasks that it does not poll, as a batch job would.
+- BurstUser (weight 1): idles 10-20 s, then sends 5-20 requests back to back, half of them
+  queued tasks that it does not poll, as a batch job would.
 - FaultInjectingUser: runs only when named on the command line, for example
   `locust -f loadgen/locustfile.py SteadyUser FaultInjectingUser`. It sends synchronous tasks
   with the per-request fault headers X-Fault-Error and X-Fault-Delay-Ms, which the agent honours
@@ -25,8 +25,8 @@ Stats names (the "Name" column of the CSV files):
   queue was full. This is expected backpressure, so these count as successes in their own row.
 - /api/v1/process [X-Fault-Error], /api/v1/process [X-Fault-Delay-Ms]: FaultInjectingUser's
   requests. An injected error is counted as a failure, so Locust's failure count matches what
-  the agent reports as errors; an injected error that comes back as 200 fails with its own
-  message because it means the agent ignored the header.
+  the agent reports as errors. A 200 to X-Fault-Error fails with its own message, because it
+  means the agent ignored the header.
 - TASK "queued task: enqueue to finish": time from enqueueing a task until a poll saw it finish;
   a failure when it finished with an error or did not finish within POLL_TIMEOUT_S.
 
@@ -79,7 +79,7 @@ class AgentUser(FastHttpUser):
     """Shared request helpers for the agent's task API."""
 
     abstract = True
-    host = os.environ.get("LOADGEN_HOST", DEFAULT_HOST)
+    host = os.environ.get("LOADGEN_HOST") or DEFAULT_HOST
     # The agent waits up to MODEL_TIMEOUT_S (30 s) for the model, so a slow model must show up
     # as slow responses here and not as client timeouts.
     network_timeout = 35.0
@@ -182,13 +182,13 @@ class SteadyUser(AgentUser):
     """Interactive clients: think time between requests, queued tasks polled to completion."""
 
     weight = 4
-    wait_time = between(0.5, 2.0)
+    wait_time = between(1.0, 3.0)
 
-    @task(6)
+    @task(7)
     def process(self) -> None:
         self.process_task()
 
-    @task(4)
+    @task(3)
     def enqueue_and_poll(self) -> None:
         enqueued_at = time.monotonic()
         path = self.enqueue_task()
@@ -200,8 +200,8 @@ class BurstUser(AgentUser):
     """Batch clients: idle, then a burst of back-to-back requests."""
 
     weight = 1
-    burst_size = (10, 40)
-    idle_s = (5.0, 15.0)
+    burst_size = (5, 20)
+    idle_s = (10.0, 20.0)
     gap_in_burst_s = (0.0, 0.05)
 
     def on_start(self) -> None:
@@ -215,7 +215,7 @@ class BurstUser(AgentUser):
         self.requests_left_in_burst = self.rng.randint(*self.burst_size)
         return self.rng.uniform(*self.idle_s)
 
-    @task(3)
+    @task(1)
     def enqueue(self) -> None:
         self.enqueue_task()
 

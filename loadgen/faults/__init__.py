@@ -19,10 +19,11 @@ Python API, used by `lab drill` to run the traffic while it waits for alerts:
     with SCENARIOS["slow-model"](host=...) as scenario:   # start() on entry, stop() on exit
         scenario.wait(timeout_s=120)                      # True once a time/request bound is hit
 
-SCENARIOS maps each name to a Scenario subclass. Every class takes `host` (default: the
-LOADGEN_HOST environment variable, else http://127.0.0.1:8080) and the keyword arguments
-`duration_s`, `max_requests`, `rate_per_s`, `concurrency`, `timeout_s` and `seed`; each has
-class attributes `name`, `description` and `alerts` (the alerts it is meant to fire).
+SCENARIOS maps each name to a Scenario subclass. Every class takes `host`, which defaults to
+the LOADGEN_HOST environment variable or else http://127.0.0.1:8080. It also takes the keyword
+arguments `duration_s`, `max_requests`, `rate_per_s`, `concurrency`, `timeout_s` and `seed`.
+Class attributes: `name`, `description`, `alerts` (the alerts it fires with its defaults) and
+`may_fire` (alerts that depend on the lab's earlier traffic).
 Scenario options: ErrorBurst(mode="payload"|"fault"|"both", error_rate, payload_ratio);
 LatencySpike, SlowModel and QueueFlood(latency_ms). `start()` raises AgentUnreachable when
 GET /healthz fails and FaultApiError when the agent rejects a fault, after clearing any fault

@@ -1,8 +1,10 @@
 """Command line for the fault scenarios: `python -m loadgen.faults SCENARIO [options]`.
 
-Exit status: 0 when the scenario ran and its faults were cleared, 1 when the agent was
-unreachable or a fault could not be set or cleared, 2 for invalid arguments, 130 when
-interrupted by Ctrl-C or SIGTERM (faults are cleared in that case too).
+Exit status:
+- 0: the scenario ran and its faults were cleared;
+- 1: the agent was unreachable, or a fault could not be set or cleared;
+- 2: an argument was invalid;
+- 130: Ctrl-C or SIGTERM interrupted the run. The faults are cleared in this case too.
 """
 
 from __future__ import annotations
@@ -106,6 +108,13 @@ def add_common_arguments(parser: argparse.ArgumentParser, scenario: type[Scenari
     parser.add_argument("-v", "--verbose", action="store_true", help="log faults and progress to stderr")
 
 
+def describe_scenario(scenario: type[Scenario]) -> str:
+    text = f"{scenario.description[0].upper()}{scenario.description[1:]}. Expected alerts: {', '.join(scenario.alerts)}."
+    if scenario.may_fire:
+        text += f" May also fire: {', '.join(scenario.may_fire)}."
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(
         prog=PROG,
@@ -118,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         subparser = subparsers.add_parser(
             name,
             help=scenario.description,
-            description=f"{scenario.description}. Expected alerts: {', '.join(scenario.alerts)}.",
+            description=describe_scenario(scenario),
         )
         add_common_arguments(subparser, scenario)
         SCENARIO_ARGUMENTS[scenario](subparser)

@@ -15,11 +15,9 @@ DEFAULT_HOST = "http://127.0.0.1:8080"
 HEALTH_TIMEOUT_S = 3.0
 ADMIN_TIMEOUT_S = 5.0
 
-FAULT_TARGETS = ("agent", "model")
-
 
 class AgentUnreachable(Exception):
-    """The agent did not answer its health check."""
+    """The agent's health check failed or could not be reached."""
 
 
 class FaultApiError(Exception):
@@ -73,6 +71,17 @@ class Fault:
         return f"{self.target}({', '.join(settings)})"
 
 
+def error_detail(response: requests.Response) -> str:
+    """Return the `detail` of an agent error body, or the start of the body as one line."""
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    if isinstance(detail, str) and detail:
+        return detail
+    return " ".join(response.text.split())[:200] or "(empty body)"
+
+
 class AgentClient:
     """Health check and fault API of one agent; redirects are never followed."""
 
@@ -97,14 +106,20 @@ class AgentClient:
         self._admin("POST", json=fault.body())
         logger.info("fault set on %s: %s", self.host, fault.describe())
 
-    def clear_faults(self, target: str) -> None:
-        """Remove every fault on `target` ("agent" or "model")."""
-        self._admin("DELETE", params={"target": target})
-        logger.info("faults cleared on %s: target=%s", self.host, target)
+    def clear_faults(self) -> dict:
+        """Remove every fault on the agent and on the model service; return the response body.
 
-    def active_faults(self) -> object:
-        """Return the decoded body of GET /admin/faults."""
-        return self._admin("GET").json()
+        The agent clears its own faults even when the model service is unreachable, and then
+        reports the model's error in the body's `model_error`. Callers that set a model fault
+        must check it.
+        """
+        body = self._admin("DELETE").json()
+        logger.info("faults cleared on %s: %s", self.host, body.get("cleared"))
+        return body
+
+    def active_faults(self) -> list[dict]:
+        """Return the active faults of the agent and the model service (GET /admin/faults)."""
+        return self._admin("GET").json()["faults"]
 
     def _admin(self, method: str, **kwargs) -> requests.Response:
         try:
@@ -115,7 +130,7 @@ class AgentClient:
             raise FaultApiError(f"{method} /admin/faults on {self.host} failed: {error}") from None
         if not response.ok:
             raise FaultApiError(
-                f"{method} /admin/faults on {self.host} returned {response.status_code}: {response.text[:200]}"
+                f"{method} /admin/faults on {self.host} returned {response.status_code}: {error_detail(response)}"
             )
         return response
 

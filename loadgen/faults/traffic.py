@@ -1,6 +1,6 @@
 """Background traffic for the fault scenarios, bounded by request count and time.
 
-Worker threads share one schedule of send times spaced 1/rate apart, so the rate holds while
+Worker threads share one schedule of send times spaced 1/rate apart, so the rate stays constant while
 responses are fast and falls when every worker waits on a slow response. That caps the
 requests in flight at `concurrency`, however slow the agent gets.
 """

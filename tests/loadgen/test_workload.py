@@ -38,10 +38,10 @@ def test_mix_follows_weights(weights, field):
 @pytest.mark.parametrize(
     ("task_type", "fields"),
     [
-        ("summarize", {"text", "max_words"}),
-        ("classify", {"text", "labels"}),
+        ("summarize", {"text", "max_tokens"}),
+        ("classify", {"text"}),
         ("translate", {"text", "target_language"}),
-        ("chat", {"text", "messages"}),
+        ("chat", {"text", "max_tokens"}),
         ("test", {"text"}),
     ],
 )
@@ -55,22 +55,28 @@ def test_task_data_fields(task_type, fields):
     assert "trigger_error" not in body
 
 
-def test_chat_ends_with_user_turn():
-    rng = random.Random(3)
-    for _ in range(50):
-        messages = workload.task_data(rng, "chat")["messages"]
-        assert messages[-1]["role"] == "user"
-        assert [m["role"] for m in messages[:-1]] == ["user", "assistant"] * ((len(messages) - 1) // 2)
-
-
-def test_text_lengths_cover_every_band():
-    rng = random.Random(5)
+def sentence_count(text: str) -> int:
     # A sentence ends with a full stop before a space or the end; "4.2" is no sentence end.
-    sentence_counts = [len(re.findall(r"\.(?:\s|$)", workload.random_text(rng))) for _ in range(2000)]
+    return len(re.findall(r"\.(?:\s|$)", text))
 
-    assert min(sentence_counts) == 1
-    assert max(sentence_counts) > 15
-    assert any(4 <= count <= 10 for count in sentence_counts)
+
+def test_documents_cover_every_band():
+    rng = random.Random(5)
+    counts = [sentence_count(workload.random_text(rng, workload.WITH_DOCUMENTS)) for _ in range(2000)]
+
+    assert min(counts) == 1
+    assert max(counts) > 15
+    assert any(4 <= count <= 10 for count in counts)
+
+
+@pytest.mark.parametrize("task_type", ["classify", "translate", "chat"])
+def test_only_summaries_get_documents(task_type):
+    rng = random.Random(9)
+    counts = [sentence_count(workload.task_data(rng, task_type)["text"]) for _ in range(500)]
+
+    # Chat prepends one question to its text, hence 11.
+    assert max(counts) <= 11
+    assert min(counts) >= 1
 
 
 def test_error_task_sets_trigger_error():
