@@ -14,7 +14,7 @@ For an alert rule and a fault that drives its expression past the threshold at o
 It is a lower bound: a scrape and an evaluation may follow the fault's start at once. The
 firing limit adds what the configuration leaves to chance: one scrape interval until a
 scrape has seen the fault (a counter series that the fault creates, such as a new error
-type, needs a second sample before rate() sees it), two evaluation intervals for the
+type, needs a second sample before rate() returns a value), two evaluation intervals for the
 evaluation to come round, and SLACK_S for HTTP and process latency. The resolve limit counts
 the time for the fault's samples to leave the longest range window (when `and` joins two
 windows, the shorter one decides), one scrape and three evaluation intervals,
@@ -136,7 +136,7 @@ def _load_yaml(path: Path) -> dict:
 
 @dataclass(frozen=True)
 class ExprWindows:
-    """How range windows delay an expression: fill before it can fire, clear before it resolves."""
+    """Range-window delays of an expression: fill before it can fire, clear before it resolves."""
 
     fill_s: float = 0.0
     clear_s: float = 0.0
@@ -283,7 +283,7 @@ def _walk_routes(route: dict, labels: dict[str, str], parent: RouteTiming) -> li
 
 @dataclass
 class AlertTiming:
-    """The configured delays of one alert and the limits a drill holds it to."""
+    """Configured delays of one alert and the limits a drill checks it against."""
 
     alert: str
     scrape_interval_s: float

@@ -2,7 +2,7 @@
 
 A drill measures, for each alert the scenario is meant to fire, the time from the fault's
 start to the first firing notification stored by the receiver (any of webhook, Slack,
-PagerDuty) and to the first resolved one. It holds each alert to the limits that
+PagerDuty) and to the first resolved one. It checks each alert against the limits that
 `lab.alert_timing` computes from the shipped Prometheus and Alertmanager configs.
 
 Scenarios: the four fault scenarios of `loadgen.faults` (error-burst, latency-spike,
@@ -37,8 +37,8 @@ SCENARIO_NAMES = LOADGEN_SCENARIOS + PROCESS_SCENARIOS
 FIRE_TARGETS_S: dict[tuple[str, str], float] = {("error-burst", "AgentHighErrorRate"): 90.0}
 
 # Scenario options the drills pass on. The latency spike must exceed AgentHighLatency's 5 s
-# p95 threshold, and the queue flood must outpace the two queue workers by far so the queue
-# passes 100 within seconds; both leave the rest of the scenario's defaults alone.
+# p95 threshold. The queue flood must outpace the two queue workers by far, so the queue
+# passes 100 within seconds. Other options keep the scenario's defaults.
 SCENARIO_OPTIONS: dict[str, dict] = {
     "latency-spike": {"latency_ms": 6000, "concurrency": 16},
     "queue-flood": {"rate_per_s": 10.0, "concurrency": 8},

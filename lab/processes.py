@@ -24,7 +24,7 @@ _children: dict[int, subprocess.Popen] = {}
 
 @dataclass(frozen=True)
 class ProcessRecord:
-    """What the state file keeps about one started process."""
+    """State-file entry of one started process: ids, start time, command and log path."""
 
     pid: int
     pgid: int

@@ -51,7 +51,7 @@ class ComponentStatus:
 
 
 def probe_ready(url: str, timeout_s: float = 2.0) -> tuple[bool, str]:
-    """GET `url` and return (True, "200") when it answers 200, else (False, what went wrong)."""
+    """GET `url`; return (True, "HTTP 200") on status 200, else False and the status or error name."""
     try:
         response = requests.get(url, timeout=timeout_s)
     except requests.RequestException as error:
@@ -71,6 +71,13 @@ def port_in_use(port: int) -> bool:
     return False
 
 
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def _log_tail(path: str, lines: int = 15) -> str:
     try:
         text = Path(path).read_text(errors="replace")
@@ -82,8 +89,8 @@ def _log_tail(path: str, lines: int = 15) -> str:
 class Stack:
     """The native lab in one run folder.
 
-    A Stack built with `Stack(run_dir, ports)` can start the lab; `Stack.load(run_dir)`
-    returns the one a state file describes, so a later command can stop or inspect it.
+    `Stack(run_dir, ports).up()` starts the lab. `Stack.load(run_dir)` returns the stack a
+    state file describes, so a later command can stop or inspect it.
     """
 
     def __init__(self, run_dir: Path, ports: Ports, *, python: str = sys.executable) -> None:
@@ -277,7 +284,7 @@ class Stack:
         progress: Progress = _quiet,
         began: float | None = None,
     ) -> None:
-        """Poll the ready endpoints until all answer 200; raise LabError if one exits or time runs out."""
+        """Poll the ready endpoints until all return 200; raise LabError if a process exits or the timeout passes."""
         began = time.monotonic() if began is None else began
         pending = list(components)
         last_detail: dict[str, str] = {}
