@@ -27,8 +27,8 @@ Stats names (the "Name" column of the CSV files):
   requests. An injected error is counted as a failure, so Locust's failure count matches what
   the agent reports as errors. A 200 to X-Fault-Error fails with its own message, because it
   means the agent ignored the header.
-- TASK "queued task: enqueue to finish": time from enqueueing a task until a poll saw it finish;
-  a failure when it finished with an error or did not finish within POLL_TIMEOUT_S.
+- TASK "queued task: enqueue to finish": time from enqueueing a task until a poll saw it finish.
+  It is a failure when the task failed or did not finish within POLL_TIMEOUT_S.
 
 Locust exits with status 1 when any request failed, so a FaultInjectingUser run exits 1 by
 design.
