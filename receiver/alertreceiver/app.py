@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 
 from flask import Flask, Response, request
 from prometheus_client import CollectorRegistry, make_wsgi_app
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from . import ingest, query, store
+from . import ingest, query, runbooks, store
 from .config import Settings, load_settings
 from .errors import reject
 from .metrics import ReceiverMetrics
@@ -34,8 +35,15 @@ def create_app(settings: Settings | None = None, environ: Mapping[str, str] | No
 
     app.register_blueprint(ingest.bp)
     app.register_blueprint(query.bp)
+    app.register_blueprint(runbooks.bp)
     _register_error_handlers(app)
-    logger.info("receiver ready, database %s", settings.db_path, extra={"db_path": settings.db_path})
+    if not Path(settings.runbooks_dir).is_dir():
+        # Notifications still work without runbooks, so this is no reason to stop start-up.
+        logger.warning("runbooks folder %s does not exist; /runbooks/ returns 404 until RECEIVER_RUNBOOKS_DIR "
+                       "names the repository's docs/runbooks", settings.runbooks_dir,
+                       extra={"runbooks_dir": settings.runbooks_dir})
+    logger.info("receiver ready, database %s, runbooks %s", settings.db_path, settings.runbooks_dir,
+                extra={"db_path": settings.db_path, "runbooks_dir": settings.runbooks_dir})
     return app
 
 
@@ -61,7 +69,7 @@ def _register_error_handlers(app: Flask) -> None:
     def not_found(error: NotFound) -> Response:
         return reject(404, "not_found", "not found", "(path)",
                       "no endpoint here; use /webhook, /slack/<path>, /pagerduty/v2/enqueue, "
-                      "/api/notifications, /metrics, /healthz or /")
+                      "/api/notifications, /runbooks/, /metrics, /healthz or /")
 
     @app.errorhandler(HTTPException)
     def other_http_error(error: HTTPException) -> Response:

@@ -5,6 +5,23 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+
+# Mount point of docs/runbooks in the compose file.
+MOUNTED_RUNBOOKS_DIR = "/runbooks"
+
+
+def default_runbooks_dir() -> str:
+    """Return the repository's docs/runbooks when the package runs from a checkout, else /runbooks.
+
+    An editable install (the native lab's) imports this file from <repo>/receiver/alertreceiver/,
+    so the folder two levels up is the repository. A regular install into site-packages has no
+    docs/runbooks there and falls back to the compose mount.
+    """
+    checkout_dir = Path(__file__).resolve().parents[2] / "docs" / "runbooks"
+    if checkout_dir.is_dir():
+        return str(checkout_dir)
+    return MOUNTED_RUNBOOKS_DIR
 
 
 class ConfigError(ValueError):
@@ -22,6 +39,9 @@ class Settings:
     alertmanager_url: str = "http://127.0.0.1:9093"
     max_body_bytes: int = 1024 * 1024
     log_level: str = "INFO"
+    # RECEIVER_RUNBOOKS_DIR: the <AlertName>.md files served at /runbooks/. A set value must
+    # be an existing folder; the default may be missing, and then /runbooks/ returns 404.
+    runbooks_dir: str = default_runbooks_dir()
 
 
 def _int_setting(environ: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
@@ -44,6 +64,16 @@ def _url_setting(environ: Mapping[str, str], name: str, default: str) -> str:
     return value.rstrip("/")
 
 
+def _directory_setting(environ: Mapping[str, str], name: str, default: str) -> str:
+    """Return the folder named by `name`; a set value must exist, the default may be missing."""
+    value = environ.get(name)
+    if not value:
+        return default
+    if not Path(value).is_dir():
+        raise ConfigError(f"{name}={value!r} is not an existing folder; point it at the repository's docs/runbooks")
+    return value
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read the RECEIVER_* variables (and LOG_LEVEL), raising ConfigError on a bad value."""
     env = os.environ if environ is None else environ
@@ -58,4 +88,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         alertmanager_url=_url_setting(env, "RECEIVER_ALERTMANAGER_URL", Settings.alertmanager_url),
         max_body_bytes=_int_setting(env, "RECEIVER_MAX_BODY_BYTES", Settings.max_body_bytes, 1024, 64 * 1024 * 1024),
         log_level=log_level,
+        runbooks_dir=_directory_setting(env, "RECEIVER_RUNBOOKS_DIR", Settings.runbooks_dir),
     )

@@ -19,6 +19,8 @@ def endpoint_kind(path: str) -> str:
         return "pagerduty"
     if path.startswith("/api/"):
         return "api"
+    if path.startswith("/runbooks/"):
+        return "runbooks"
     return "other"
 
 
