@@ -21,7 +21,7 @@ from tests.support import require_binary, wait_until
 pytestmark = pytest.mark.e2e
 
 DELIVERY_TIMEOUT_S = 60
-RUNBOOK = "https://github.com/agent-observability-lab/agent-observability-lab/blob/main/docs/runbooks/AgentHighErrorRate.md"
+RUNBOOK = "http://127.0.0.1:5001/runbooks/AgentHighErrorRate"
 
 
 class Stack:

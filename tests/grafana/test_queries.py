@@ -206,7 +206,8 @@ def test_loki_rule_valid(rule):
     assert rule["labels"]["severity"] in {"critical", "warning", "info"}
     assert rule["labels"]["team"] == "ai-platform"
     assert set(rule["annotations"]) == {"summary", "description", "runbook_url"}
-    assert rule["annotations"]["runbook_url"].endswith(f"/docs/runbooks/{rule['alert']}.md")
+    assert rule["annotations"]["runbook_url"] == f"http://127.0.0.1:5001/runbooks/{rule['alert']}"
+    assert (REPO / "docs" / "runbooks" / f"{rule['alert']}.md").is_file()
 
 
 def test_loki_rules_in_tenant_folder():

@@ -13,10 +13,10 @@ PROMETHEUS_DIR = REPO / "prometheus"
 CONFIG = PROMETHEUS_DIR / "prometheus.yml"
 RULE_FILES = sorted((PROMETHEUS_DIR / "rules").glob("*.yml"))
 TEST_FILES = sorted((PROMETHEUS_DIR / "tests").glob("*.yml"))
+LOKI_RULE_FILES = sorted((REPO / "loki" / "rules").glob("*/*.yml"))
 RUNBOOK_DIR = REPO / "docs" / "runbooks"
-RUNBOOK_URL_PREFIX = (
-    "https://github.com/agent-observability-lab/agent-observability-lab/blob/main/docs/runbooks/"
-)
+# The receiver serves docs/runbooks there, on the port it publishes in compose and the native lab.
+RUNBOOK_URL_PREFIX = "http://127.0.0.1:5001/runbooks/"
 
 _DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 _DURATION_UNITS_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
@@ -70,6 +70,17 @@ def load_rules() -> tuple[dict[str, Rule], dict[str, Rule]]:
                 else:
                     recordings[raw["record"]] = Rule(raw["record"], raw["expr"], path, labels=raw.get("labels", {}))
     return alerts, recordings
+
+
+def load_loki_alerts() -> dict[str, dict]:
+    """Return the raw LogQL alert rules of loki/rules/<tenant>/*.yml by name."""
+    alerts = {}
+    for path in LOKI_RULE_FILES:
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for raw in group["rules"]:
+                if "alert" in raw:
+                    alerts[raw["alert"]] = raw
+    return alerts
 
 
 @dataclass(frozen=True)

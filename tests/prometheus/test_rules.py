@@ -11,6 +11,7 @@ from tests.prometheus.helpers import (
     RUNBOOK_DIR,
     RUNBOOK_URL_PREFIX,
     load_alert_cases,
+    load_loki_alerts,
     load_promql_test_exprs,
     load_rules,
     parse_duration_s,
@@ -20,6 +21,7 @@ from tests.prometheus.helpers import (
 )
 
 ALERTS, RECORDINGS = load_rules()
+LOKI_ALERTS = load_loki_alerts()
 ALERT_CASES = load_alert_cases()
 SCRAPE_INTERVAL_S = 5
 
@@ -75,12 +77,27 @@ def test_alert_annotations(alert):
 
     assert set(annotations) == {"summary", "description", "runbook_url"}
     assert annotations["summary"].strip()
-    assert annotations["runbook_url"] == f"{RUNBOOK_URL_PREFIX}{alert}.md"
+    assert annotations["runbook_url"] == f"{RUNBOOK_URL_PREFIX}{alert}"
     if alert not in VALUE_FREE_DESCRIPTIONS:
         assert "$value" in annotations["description"]
 
 
-@pytest.mark.parametrize("alert", sorted(EXPECTED_ALERTS))
+@pytest.mark.parametrize("alert", sorted(ALERTS) + sorted(LOKI_ALERTS))
+def test_runbook_url_opens_existing_runbook(alert):
+    rule = ALERTS[alert].annotations if alert in ALERTS else LOKI_ALERTS[alert]["annotations"]
+    url = rule["runbook_url"]
+
+    assert re.fullmatch(re.escape(RUNBOOK_URL_PREFIX) + r"[A-Za-z][A-Za-z0-9_-]*", url), url
+    assert url.rsplit("/", 1)[1] == alert
+    assert (RUNBOOK_DIR / f"{alert}.md").is_file(), f"{url} has no docs/runbooks/{alert}.md"
+
+
+def test_loki_alerts_do_not_shadow_prometheus_alerts():
+    assert LOKI_ALERTS
+    assert not set(LOKI_ALERTS) & set(ALERTS)
+
+
+@pytest.mark.parametrize("alert", sorted(EXPECTED_ALERTS) + sorted(LOKI_ALERTS))
 def test_runbook_has_every_section(alert):
     runbook = RUNBOOK_DIR / f"{alert}.md"
 
@@ -94,7 +111,7 @@ def test_runbook_has_every_section(alert):
 def test_every_runbook_belongs_to_an_alert():
     runbooks = sorted(path.stem for path in RUNBOOK_DIR.glob("*.md"))
 
-    assert runbooks == sorted(ALERTS)
+    assert runbooks == sorted([*ALERTS, *LOKI_ALERTS])
 
 
 @pytest.mark.parametrize("alert", sorted(EXPECTED_ALERTS))
