@@ -50,7 +50,7 @@ def test_failed_task_logged_with_error_type(agent, log_lines):
     failed = [line for line in log_lines() if line["message"] == "task failed"]
 
     assert len(failed) == 1
-    assert failed[0]["level"] == "WARNING"
+    assert failed[0]["level"] == "ERROR"
     assert failed[0]["task_id"] == answer["task_id"]
     assert failed[0]["error_type"] == "triggered"
     assert failed[0]["trace_id"] == answer["trace_id"]

@@ -338,7 +338,9 @@ class TaskRunner:
             logger.info("task completed", extra=extra)
         else:
             extra.update(error_type=task.error["error_type"], detail=task.error["detail"])
-            logger.warning("task failed", extra=extra)
+            # Error level: a failed task is a failed request for its caller, and Loki's
+            # AgentErrorLogBurst rule counts error-level lines.
+            logger.error("task failed", extra=extra)
         task.result = {**(task.result or {}), "duration_s": round(duration_s, 6)}
 
     def retry_after_s(self, depth: int, workers: int) -> int:
