@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Callable
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from lab import alert_timing
 from lab.alert_timing import AlertTiming, PrometheusTiming
@@ -43,6 +44,11 @@ SCENARIO_OPTIONS: dict[str, dict] = {
     "latency-spike": {"latency_ms": 6000, "concurrency": 16},
     "queue-flood": {"rate_per_s": 10.0, "concurrency": 8},
 }
+
+# Scenarios that leave a backlog behind: the resolve can only start once the agent's queue
+# has drained, which takes as long as the backlog needs, not a time the configuration sets.
+DRAINING_SCENARIOS = ("queue-flood",)
+DRAIN_TIMEOUT_S = 900.0
 
 # How long a drill goes on waiting past an alert's limit, so a late arrival is still measured.
 GRACE_S = 30.0
@@ -89,17 +95,29 @@ class ReceiverClient:
 
 
 def active_alerts(prometheus_url: str) -> dict[str, str]:
-    """Return {alertname: state} of the alerts Prometheus holds as pending or firing."""
+    """Return {alertname: state} of the alerts that are pending or firing in Prometheus."""
     response = requests.get(f"{prometheus_url.rstrip('/')}/api/v1/alerts", timeout=5)
     response.raise_for_status()
     return {alert["labels"]["alertname"]: alert["state"] for alert in response.json()["data"]["alerts"]}
+
+
+def queue_depth(agent_url: str) -> float:
+    """Return the agent's queue depth: the sum of agent_queue_size over priorities, from /metrics."""
+    response = requests.get(f"{agent_url.rstrip('/')}/metrics", timeout=5)
+    response.raise_for_status()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(response.text)
+        if family.name == "agent_queue_size"
+        for sample in family.samples
+    )
 
 
 def expected_alerts(scenario: str, target: Target) -> tuple[str, ...]:
     """Return the alerts `scenario` is meant to fire."""
     if scenario == "agent-down":
         # A stopped compose container leaves DNS service discovery, so no target reports
-        # up == 0; Prometheus sees the agent absent instead.
+        # up == 0, and AgentAbsent fires in place of AgentDown.
         return ("AgentAbsent",) if target.mode == "compose" else ("AgentDown",)
     if scenario == "agent-restart":
         return ("AgentRestarted",)
@@ -118,8 +136,8 @@ def _scenario_class(name: str):
 def inhibited_by(alert: str, others: tuple[str, ...], prometheus: PrometheusTiming, alertmanager: dict) -> str | None:
     """Return the alert among `others` whose firing makes Alertmanager mute `alert`, if any.
 
-    Only the rule's static labels are compared; labels that come from the series (instance)
-    are taken as equal, since one drill's alerts concern the same agent.
+    Only the rule's static labels are compared. Labels that come from the series (instance)
+    count as equal, because one drill's alerts concern the same agent.
     """
     target_labels = _static_labels(alert, prometheus)
     for rule in alertmanager.get("inhibit_rules", []) or []:
@@ -198,6 +216,8 @@ class Drill:
             fired = self._wait_for(awaited, "firing", fault_start, {a: timings[a].fire_limit_s for a in awaited})
         finally:
             fault_stop = self._stop_fault(fault)
+        if self.scenario in DRAINING_SCENARIOS:
+            fault_stop = self._wait_queue_drained()
         resolve_deadlines = {alert: timings[alert].resolve_limit_s for alert in awaited if fired[alert] is not None}
         resolved = self._wait_for(tuple(resolve_deadlines), "resolved", fault_stop, resolve_deadlines, since=fault_start)
 
@@ -275,6 +295,19 @@ class Drill:
 
     # -- waiting ---------------------------------------------------------------------
 
+    def _wait_queue_drained(self) -> float:
+        """Wait until the agent's queue is empty and return that time (unix seconds)."""
+        began = time.time()
+        while True:
+            depth = queue_depth(self.target.urls["agent"])
+            if depth == 0:
+                self.progress(f"{self.scenario}: queue drained after {time.time() - began:.0f} s")
+                return time.time()
+            if time.time() - began > DRAIN_TIMEOUT_S:
+                raise LabError(f"timed out after {DRAIN_TIMEOUT_S:.0f} s waiting for the agent's queue to drain ({depth:.0f} tasks left)")
+            self.progress(f"{self.scenario}: waiting for the agent's queue to drain ({depth:.0f} tasks): {time.time() - began:.0f} s")
+            time.sleep(POLL_INTERVAL_S)
+
     def _wait_for(
         self,
         alerts: tuple[str, ...],
@@ -325,7 +358,7 @@ def format_results(results: list[AlertResult]) -> str:
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in rows]
     legend = (
         "fired/resolved: seconds from the fault's start to the first notification at the receiver; "
-        "after stop: seconds from the fault's end to the resolve.\n"
+        "after stop: seconds from the fault's end (queue-flood: from the queue drained) to the resolve.\n"
         "earliest: range window to fill + `for` + group_wait; limit: earliest + one scrape and two "
         "evaluation intervals + 5 s (90 s at most for the error burst's AgentHighErrorRate);\n"
         "resolve limit: longest range window + one scrape and three evaluation intervals + group_interval + 5 s."
