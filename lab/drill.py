@@ -211,7 +211,7 @@ class Drill:
         self._check_not_active(awaited)
 
         fault_start = time.time()
-        fault = self._start_fault(max(timings[alert].fire_limit_s for alert in awaited) + GRACE_S)
+        fault = self._start_fault(max((timings[alert].fire_limit_s for alert in awaited), default=0.0) + GRACE_S)
         try:
             fired = self._wait_for(awaited, "firing", fault_start, {a: timings[a].fire_limit_s for a in awaited})
         finally:
