@@ -89,7 +89,7 @@ def test_error_rate_alert_reaches_every_route(native_stack):
             assert row["labels"]["team"] == "ai-platform"
     webhook_row = firing["webhook"][0]
     assert webhook_row["labels"]["service"] == "agent"
-    assert webhook_row["annotations"]["runbook_url"].endswith("/docs/runbooks/AgentHighErrorRate.md")
+    assert webhook_row["annotations"]["runbook_url"] == "http://127.0.0.1:5001/runbooks/AgentHighErrorRate"
     assert max(row["received_at_unix"] for row in firing["webhook"]) < min(
         row["received_at_unix"] for row in resolved["webhook"]
     )
