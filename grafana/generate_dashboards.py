@@ -169,13 +169,13 @@ def alerts_table(title: str, expr: str, *, width: int = 24) -> table.Panel:
     )
 
 
-def instance_variable() -> dash.QueryVariable:
-    """Return the agent instance variable (one value per replica)."""
+def multi_value_variable(name: str, label: str, query: str) -> dash.QueryVariable:
+    """Build a Prometheus query variable that allows several values and "All" (regex `.*`)."""
     return (
-        dash.QueryVariable("instance")
-        .label("Instance")
+        dash.QueryVariable(name)
+        .label(label)
         .datasource(PROMETHEUS)
-        .query('label_values(up{job="agent"}, instance)')
+        .query(query)
         .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(model.VariableSort.ALPHABETICAL_ASC)
         .multi(True)
@@ -183,22 +183,16 @@ def instance_variable() -> dash.QueryVariable:
         .all_value(".*")
         .current(model.VariableOption(selected=True, text="All", value="$__all"))
     )
+
+
+def instance_variable() -> dash.QueryVariable:
+    """Return the agent instance variable (one value per replica)."""
+    return multi_value_variable("instance", "Instance", 'label_values(up{job="agent"}, instance)')
 
 
 def task_type_variable() -> dash.QueryVariable:
     """Return the task type variable (summarize, classify, translate, chat, test, none)."""
-    return (
-        dash.QueryVariable("task_type")
-        .label("Task type")
-        .datasource(PROMETHEUS)
-        .query("label_values(agent_tasks_total, task_type)")
-        .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .sort(model.VariableSort.ALPHABETICAL_ASC)
-        .multi(True)
-        .include_all(True)
-        .all_value(".*")
-        .current(model.VariableOption(selected=True, text="All", value="$__all"))
-    )
+    return multi_value_variable("task_type", "Task type", "label_values(agent_tasks_total, task_type)")
 
 
 def base_dashboard(uid: str, title: str, description: str, tags: list[str]) -> dash.Dashboard:
