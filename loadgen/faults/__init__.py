@@ -23,7 +23,9 @@ SCENARIOS maps each name to a Scenario subclass. Every class takes `host`, which
 the LOADGEN_HOST environment variable or else http://127.0.0.1:8080. It also takes the keyword
 arguments `duration_s`, `max_requests`, `rate_per_s`, `concurrency`, `timeout_s` and `seed`.
 Class attributes: `name`, `description`, `alerts` (the alerts it fires with its defaults) and
-`may_fire` (alerts that depend on the lab's earlier traffic).
+`may_fire` (alerts that depend on the lab's earlier traffic). The planned effect of the fault:
+`injected_latency_s`, `error_fraction` and `slow_fraction(threshold_s)`; `set_limits()`
+changes the time and request bounds before `start()`.
 Scenario options: ErrorBurst(mode="payload"|"fault"|"both", error_rate, payload_ratio);
 LatencySpike, SlowModel and QueueFlood(latency_ms). `start()` raises AgentUnreachable when
 GET /healthz fails and FaultApiError when the agent rejects a fault, after clearing any fault

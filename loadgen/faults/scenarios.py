@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 from typing import ClassVar
@@ -36,7 +37,9 @@ class Scenario:
     name: ClassVar[str]
     description: ClassVar[str]
     # Alerts the scenario fires with its defaults on the lab's rules; `lab drill` waits for
-    # each of them. `may_fire` lists alerts that depend on the traffic the lab saw earlier.
+    # each of them. A burn-rate alert among them fires only when the traffic its windows
+    # already hold lets the scenario's bad requests cross the threshold; the drill checks
+    # that first. `may_fire` lists alerts that depend on the traffic the lab saw earlier.
     alerts: ClassVar[tuple[str, ...]]
     may_fire: ClassVar[tuple[str, ...]] = ()
     default_rate_per_s: ClassVar[float]
@@ -86,6 +89,44 @@ class Scenario:
     def notes(self) -> list[str]:
         """Return extra facts for the summary line."""
         return []
+
+    # The planned effect of the fault, for `lab drill` to forecast its alerts. Subclasses
+    # override what their fault changes.
+
+    @property
+    def injected_latency_s(self) -> float:
+        """Latency the fault adds to each task (agent fault) or inference (model fault)."""
+        return 0.0
+
+    @property
+    def error_fraction(self) -> float:
+        """Expected share of the traffic's requests that the agent answers with a 5xx status."""
+        return 0.0
+
+    def slow_fraction(self, threshold_s: float) -> float:
+        """Return the share of the traffic's responses that the fault makes slower than `threshold_s`.
+
+        A lower bound: it counts only the injected latency, not the agent's own work.
+        """
+        return 0.0
+
+    def set_limits(self, *, duration_s: float | None = None, max_requests: int | None = None) -> None:
+        """Change the traffic's time or request bound; only before `start`.
+
+        `lab drill` reads the fault's latency from the scenario before it knows how long to
+        wait for the alerts, so it sets the duration afterwards.
+        """
+        if self.started:
+            raise RuntimeError(f"scenario {self.name} already started; its limits are fixed")
+        changes = {}
+        if duration_s is not None:
+            check_at_most("duration_s", duration_s, MAX_DURATION_S)
+            changes["duration_s"] = duration_s
+        if max_requests is not None:
+            check_at_most("max_requests", max_requests, MAX_REQUESTS)
+            changes["max_requests"] = max_requests
+        self.limits = dataclasses.replace(self.limits, **changes)
+        self.traffic.limits = self.limits
 
     @property
     def fault_expiry_s(self) -> float:
@@ -269,6 +310,14 @@ class ErrorBurst(Scenario):
     def notes(self) -> list[str]:
         return [f"trigger_error payloads: {self.error_payloads_sent}"]
 
+    @property
+    def error_fraction(self) -> float:
+        # A trigger_error task fails before the agent applies its faults, so the fault's
+        # error rate acts only on the other requests.
+        payload_share = 0.0 if self.mode == "fault" else self.payload_ratio
+        fault_rate = 0.0 if self.mode == "payload" else self.error_rate
+        return payload_share + (1.0 - payload_share) * fault_rate
+
 
 class LatencySpike(Scenario):
     """Slow agent responses from an agent latency fault."""
@@ -294,6 +343,14 @@ class LatencySpike(Scenario):
 
     def build_request(self, rng: random.Random) -> Request:
         return process_request(workload.random_task(rng))
+
+    @property
+    def injected_latency_s(self) -> float:
+        return self.latency_ms / 1000
+
+    def slow_fraction(self, threshold_s: float) -> float:
+        # Every request is a synchronous task, so every response carries the fault's latency.
+        return 1.0 if self.injected_latency_s > threshold_s else 0.0
 
 
 class SlowModel(Scenario):
@@ -321,6 +378,14 @@ class SlowModel(Scenario):
     def build_request(self, rng: random.Random) -> Request:
         return process_request(workload.random_task(rng))
 
+    @property
+    def injected_latency_s(self) -> float:
+        return self.latency_ms / 1000
+
+    def slow_fraction(self, threshold_s: float) -> float:
+        # Each synchronous task waits for one inference, which carries the fault's latency.
+        return 1.0 if self.injected_latency_s > threshold_s else 0.0
+
 
 class QueueFlood(Scenario):
     """Queued tasks arriving faster than the queue workers finish them behind a slow model."""
@@ -347,6 +412,12 @@ class QueueFlood(Scenario):
 
     def build_request(self, rng: random.Random) -> Request:
         return Request("POST", "/api/v1/tasks", json=workload.random_task(rng))
+
+    @property
+    def injected_latency_s(self) -> float:
+        return self.latency_ms / 1000
+
+    # slow_fraction stays 0: POST /api/v1/tasks answers 202 before a worker runs the task.
 
 
 SCENARIOS: dict[str, type[Scenario]] = {

@@ -168,3 +168,66 @@ def test_alerts_defined_in_rules():
         assert set(scenario.alerts) <= defined, name
         assert set(scenario.may_fire) <= defined, name
         assert not set(scenario.alerts) & set(scenario.may_fire), name
+
+
+@pytest.mark.parametrize(
+    ("options", "fraction"),
+    [
+        ({"mode": "payload", "payload_ratio": 0.3}, 0.3),
+        ({"mode": "fault", "error_rate": 0.2}, 0.2),
+        ({"mode": "both", "payload_ratio": 0.5, "error_rate": 0.5}, 0.75),
+        ({"mode": "both", "payload_ratio": 0.0, "error_rate": 0.0}, 0.0),
+    ],
+)
+def test_error_burst_error_fraction_table(options, fraction):
+    assert ErrorBurst("http://127.0.0.1:8080", **options).error_fraction == pytest.approx(fraction)
+
+
+def test_error_burst_error_fraction_matches_agent(agent_url):
+    scenario = ErrorBurst(agent_url, mode="both", payload_ratio=0.5, error_rate=0.5, duration_s=60,
+                          max_requests=300, rate_per_s=100, concurrency=4, seed=7)
+    with scenario:
+        assert scenario.wait(timeout_s=60)
+
+    counts = scenario.traffic.status_counts
+    assert sum(counts.values()) == 300
+    # Four standard deviations of a share of 300 draws at p = 0.75.
+    assert counts["500"] / 300 == pytest.approx(scenario.error_fraction, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("name", "latency_ms", "threshold_s", "injected_s", "slow"),
+    [
+        ("latency-spike", 6000, 1.0, 6.0, 1.0),
+        ("latency-spike", 500, 1.0, 0.5, 0.0),
+        ("slow-model", 3000, 1.0, 3.0, 1.0),
+        # The agent returns 202 for a queued task before a worker runs it.
+        ("queue-flood", 3000, 1.0, 3.0, 0.0),
+    ],
+)
+def test_latency_plan_table(name, latency_ms, threshold_s, injected_s, slow):
+    scenario = SCENARIOS[name]("http://127.0.0.1:8080", latency_ms=latency_ms)
+
+    assert scenario.injected_latency_s == injected_s
+    assert scenario.slow_fraction(threshold_s) == slow
+    assert scenario.error_fraction == 0.0
+
+
+def test_set_limits_before_start(agent_url):
+    scenario = ErrorBurst(agent_url, mode="payload", duration_s=5, max_requests=50, rate_per_s=50)
+    scenario.set_limits(duration_s=30, max_requests=3)
+
+    with scenario:
+        assert scenario.wait(timeout_s=30)
+        with pytest.raises(RuntimeError, match="scenario error-burst already started"):
+            scenario.set_limits(max_requests=10)
+
+    assert scenario.limits.duration_s == 30
+    assert scenario.traffic.requests_sent == 3
+
+
+def test_set_limits_checks_bounds():
+    scenario = ErrorBurst("http://127.0.0.1:8080")
+
+    with pytest.raises(ValueError, match="duration_s must be at most 3600, got 7200"):
+        scenario.set_limits(duration_s=7200)
