@@ -106,9 +106,14 @@ def spawn(command: list[str], *, env: dict[str, str], log_path: Path, cwd: Path)
 
 def _reap(pid: int) -> None:
     """Collect the exit status if `pid` is our child, so it does not linger as a zombie."""
-    child = _children.get(pid)
-    if child is not None and child.poll() is not None:
-        del _children[pid]
+    child = _children.pop(pid, None)
+    if child is None:
+        return
+    try:
+        # The group is empty by now, so the leader has exited or is about to.
+        child.wait(timeout=2.0)
+    except subprocess.TimeoutExpired:
+        _children[pid] = child
 
 
 def stop(record: ProcessRecord, *, timeout_s: float = 10.0) -> str:
