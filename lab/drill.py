@@ -162,8 +162,8 @@ def scenario_options(scenario: str, environ: dict[str, str] | None = None) -> di
     options = dict(SCENARIO_OPTIONS.get(scenario, {}))
     if scenario == "latency-spike":
         # Each slow task occupies an agent thread for the whole latency. More requests in flight
-        # than threads would queue slow tasks behind each other, and one thread stays free
-        # for Prometheus's scrapes of /metrics.
+        # than threads would queue slow tasks behind each other. One thread is left free for
+        # Prometheus's scrapes of /metrics.
         options["concurrency"] = max(1, agent_threads(environ) - 1)
     return options
 
