@@ -60,8 +60,8 @@ def test_runbook_renders_as_html(client):
     assert '<h1 id="agenthigherrorrate">AgentHighErrorRate</h1>' in html
     assert '<h2 id="meaning">Meaning</h2>' in html
     assert "<strong>Severity:</strong> critical (pages)" in html
-    assert "<li>List active faults: <code>curl -s localhost:8080/admin/faults</code>;" in html
-    assert '<a href="http://localhost:9090">http://localhost:9090</a>' in html
+    assert "<li>List active faults: <code>curl -s 127.0.0.1:8080/admin/faults</code>;" in html
+    assert '<a href="http://127.0.0.1:9090">http://127.0.0.1:9090</a>' in html
     assert '<a href="/runbooks/">All runbooks</a>' in html
     assert '<a href="/?alertname=AgentHighErrorRate">Notifications for AgentHighErrorRate</a>' in html
 
