@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-from flask import Flask, Response, request
+from flask import Flask, Response, jsonify, request
 from prometheus_client import CollectorRegistry, make_wsgi_app
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -75,5 +75,20 @@ def _register_error_handlers(app: Flask) -> None:
     def other_http_error(error: HTTPException) -> Response:
         status = error.code or 500
         if status >= 500:
-            return error.get_response()
+            return _server_error(status, error.name.lower())
         return reject(status, "bad_request", error.name.lower(), "(request)", error.description or error.name)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception) -> Response:
+        # Senders and scripts parse every response as JSON, so a bug must not fall back to
+        # Flask's HTML error page.
+        logger.exception("unexpected error on %s %s: %s", request.method, request.path, error,
+                         extra={"path": request.path, "method": request.method})
+        return _server_error(500, "internal server error")
+
+
+def _server_error(status: int, error: str) -> Response:
+    detail = f"the receiver failed on {request.method} {request.path}; its log has the traceback, and the sender may retry"
+    response = jsonify({"error": error, "field": "(server)", "detail": detail, "errors": [detail]})
+    response.status_code = status
+    return response

@@ -20,8 +20,17 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("ingest", __name__)
 
 
+# A Slack hook path is three ids (T000/B000/XXXX) of under 100 characters in total.
+# A longer path is no Slack hook, and storing it would only bloat the rows.
+MAX_SLACK_PATH_CHARS = 200
+
+
 class _BadBody(Exception):
     """The body is not a UTF-8 JSON document."""
+
+    def __init__(self, detail: str, reason: str = "not_json") -> None:
+        super().__init__(detail)
+        self.reason = reason
 
 
 def _read_json() -> tuple[str, Any]:
@@ -36,6 +45,11 @@ def _read_json() -> tuple[str, Any]:
         return text, json.loads(text)
     except json.JSONDecodeError as error:
         raise _BadBody(f"the body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    except RecursionError:
+        # The json module recurses once per nesting level and gives up near Python's
+        # recursion limit (1000 by default), far deeper than any notification payload.
+        raise _BadBody("the body nests JSON arrays or objects too deeply to parse; "
+                       "send a notification payload, which nests only a few levels", "too_deep") from None
 
 
 def _store(kind: str, text: str, records: list[AlertRecord]) -> int:
@@ -63,7 +77,7 @@ def _ingest(kind: str, parse: Callable[[Any], list[AlertRecord]], *, pagerduty: 
     try:
         text, body = _read_json()
     except _BadBody as error:
-        return reject(400, "not_json", "invalid JSON", "(body)", str(error), extra=extra), 0, []
+        return reject(400, error.reason, "invalid JSON", "(body)", str(error), extra=extra), 0, []
     try:
         records = parse(body)
     except InvalidPayload as invalid:
@@ -93,6 +107,11 @@ def receive_webhook() -> Response:
 @bp.post("/slack/<path:hook>")
 def receive_slack(hook: str) -> Response:
     """Store a Slack incoming-webhook message; 200 with the text "ok", as Slack replies."""
+    if len(hook) > MAX_SLACK_PATH_CHARS:
+        return reject(404, "path_too_long", "not found", "(path)",
+                      f"the Slack webhook path has {len(hook)} characters, more than the maximum of "
+                      f"{MAX_SLACK_PATH_CHARS}; use a path like /slack/T000/B000/XXXX")
+
     error, _, _ = _ingest("slack", parse_slack)
     if error is not None:
         return error

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -26,6 +27,13 @@ PAGERDUTY_DEDUP_KEY_MAX_CHARS = 255
 # Report this many field errors at most, so a payload with a thousand bad alerts
 # gets a readable response.
 MAX_REPORTED_ERRORS = 20
+
+# RFC 3339 date-time as Go's time.Time marshals it (Alertmanager 0.25 sends
+# "2026-12-04T20:07:02.123456789Z"): up to nine fraction digits, then Z or an offset.
+# Firing alerts carry Go's zero time "0001-01-01T00:00:00Z" as endsAt.
+RFC3339_PATTERN = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:[Zz]|([+-])(\d{2}):(\d{2}))")
+RFC3339_EXAMPLE = "2026-12-04T20:07:02Z or 2026-12-04T20:07:02.123+02:00"
 
 # "[FIRING:2] AgentHighErrorRate (agent)" as produced by lab.slack.title.
 SLACK_TITLE_PATTERN = re.compile(r"^\[(FIRING|RESOLVED)(?::\d+)?\]\s+(\S+)")
@@ -111,6 +119,15 @@ class _Checker:
             return None
         return value
 
+    def timestamp(self, obj: dict[str, Any], key: str, path: str, *, required: bool) -> str | None:
+        """Return obj[key] if it is an RFC 3339 date-time string; record an error otherwise."""
+        value = self.get(obj, key, path, str, required=required)
+        if value is not None and not is_rfc3339(value):
+            full_path = f"{path}.{key}" if path else key
+            self.add(full_path, f"{full_path}={value!r} is not an RFC 3339 timestamp; use the form {RFC3339_EXAMPLE}")
+            return None
+        return value
+
     def raise_if_any(self) -> None:
         if self.errors:
             raise InvalidPayload(self.errors)
@@ -122,6 +139,20 @@ def _type_name(kind: type | tuple[type, ...]) -> str:
     if isinstance(kind, tuple):
         return " or ".join(names.get(k, k.__name__) for k in kind)
     return names.get(kind, kind.__name__)
+
+
+def is_rfc3339(value: str) -> bool:
+    """Return whether `value` is an RFC 3339 date-time with valid date, time and offset fields."""
+    match = RFC3339_PATTERN.fullmatch(value)
+    if match is None:
+        return False
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    try:
+        datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return False
+    offset_hours, offset_minutes = int(match.group(8) or 0), int(match.group(9) or 0)
+    return offset_hours < 24 and offset_minutes < 60
 
 
 def _require_object(body: Any, expected: str) -> dict[str, Any]:
@@ -157,8 +188,8 @@ def parse_webhook(body: Any) -> list[AlertRecord]:
         status = check.enum(alert, "status", path, ALERT_STATUSES, required=True)
         labels = check.string_map(alert, "labels", path, required=True)
         annotations = check.string_map(alert, "annotations", path, required=False)
-        starts_at = check.get(alert, "startsAt", path, str, required=True)
-        ends_at = check.get(alert, "endsAt", path, str, required=False)
+        starts_at = check.timestamp(alert, "startsAt", path, required=True)
+        ends_at = check.timestamp(alert, "endsAt", path, required=False)
         generator_url = check.get(alert, "generatorURL", path, str, required=False)
         fingerprint = check.get(alert, "fingerprint", path, str, required=False)
         records.append(AlertRecord(
@@ -199,6 +230,8 @@ def parse_alert_lines(text: str) -> list[dict[str, Any]]:
 
 def _records_from_lines(kind: str, block: str, *, channel: str = "", dedup_key: str = "") -> list[AlertRecord]:
     records = []
+    # NOTE: startsAt and endsAt in these lines are stored unchecked. lab.tmpl writes them
+    # from Alertmanager's own times, but a hand-made block can carry any text there.
     for alert in parse_alert_lines(block):
         fields = alert["fields"]
         records.append(AlertRecord(

@@ -47,8 +47,29 @@ def _pagerduty_payload(**changes):
     return event
 
 
+# 3,000 nested arrays (6 KB): deeper than the json module's recursion limit.
+DEEP_JSON = b"[" * 3000 + b"]" * 3000
+
 # (case id, path, body: bytes or JSON value, field, reason, text the detail must contain)
 BAD_INPUTS = [
+    ("webhook nested too deep", "/webhook", DEEP_JSON, "(body)", "too_deep", "nests JSON arrays or objects too deeply"),
+    ("slack nested too deep", "/slack/x", DEEP_JSON, "(body)", "too_deep", "nests JSON arrays or objects too deeply"),
+    ("pagerduty nested too deep", "/pagerduty/v2/enqueue", DEEP_JSON, "(body)", "too_deep",
+     "nests JSON arrays or objects too deeply"),
+    ("alert startsAt word", "/webhook", _webhook_alert(startsAt="yesterday"), "alerts[0].startsAt", "invalid_field",
+     "alerts[0].startsAt='yesterday' is not an RFC 3339 timestamp; use the form 2026-12-04T20:07:02Z"),
+    ("alert startsAt out of range", "/webhook", _webhook_alert(startsAt="2026-13-45T99:00:00"), "alerts[0].startsAt",
+     "invalid_field", "is not an RFC 3339 timestamp"),
+    ("alert startsAt no offset", "/webhook", _webhook_alert(startsAt="2026-12-04T20:07:02"), "alerts[0].startsAt",
+     "invalid_field", "is not an RFC 3339 timestamp"),
+    ("alert startsAt Feb 30", "/webhook", _webhook_alert(startsAt="2026-02-30T20:07:02Z"), "alerts[0].startsAt",
+     "invalid_field", "is not an RFC 3339 timestamp"),
+    ("alert endsAt word", "/webhook", _webhook_alert(endsAt="never"), "alerts[0].endsAt", "invalid_field",
+     "alerts[0].endsAt='never' is not an RFC 3339 timestamp"),
+    ("alert endsAt offset 24h", "/webhook", _webhook_alert(endsAt="2026-12-04T20:07:02+24:00"), "alerts[0].endsAt",
+     "invalid_field", "is not an RFC 3339 timestamp"),
+    ("alert endsAt number", "/webhook", _webhook_alert(endsAt=5), "alerts[0].endsAt", "invalid_field",
+     "must be a string"),
     ("webhook not JSON", "/webhook", b"{alerts: [}", "(body)", "not_json", "not valid JSON"),
     ("webhook empty", "/webhook", b"", "(body)", "not_json", "body is empty"),
     ("webhook not UTF-8", "/webhook", b'{"version": "\xff"}', "(body)", "not_json", "not UTF-8"),
@@ -187,3 +208,62 @@ def test_unknown_path_gets_404_json(client):
 
     assert response.status_code == 404
     assert response.get_json()["field"] == "(path)"
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "ends_at"),
+    [
+        ("2026-12-04T20:07:02Z", "0001-01-01T00:00:00Z"),
+        ("2026-12-04T20:07:02.123456789Z", "2026-12-04T20:09:02.5Z"),
+        ("2026-12-04T22:07:02.123+02:00", "2026-12-04t20:09:02z"),
+        ("2026-12-04T15:07:02-05:00", None),
+    ],
+)
+def test_rfc3339_timestamps_are_accepted(client, starts_at, ends_at):
+    payload = _webhook_alert(startsAt=starts_at, endsAt=ends_at)
+
+    response = client.post("/webhook", json=payload)
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    [row] = notifications(client)
+    assert row["starts_at"] == starts_at
+    assert row["ends_at"] == (ends_at or "")
+
+
+def test_long_slack_path_gets_404_json(client):
+    response = client.post("/slack/" + "a" * 3000, json=load_payload("slack-alerts-critical-firing"))
+
+    assert response.status_code == 404
+    answer = response.get_json()
+    assert answer["field"] == "(path)"
+    assert answer["detail"] == ("the Slack webhook path has 3000 characters, more than the maximum of 200; "
+                                "use a path like /slack/T000/B000/XXXX")
+    assert notifications(client) == []
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'receiver_rejected_requests_total{kind="slack",reason="path_too_long"} 1.0' in metrics
+
+
+def test_slack_path_at_limit_is_accepted(client):
+    response = client.post("/slack/" + "a" * 200, json=load_payload("slack-alerts-critical-firing"))
+
+    assert response.status_code == 200
+
+
+def test_unexpected_error_gets_500_json(client, monkeypatch, caplog):
+    def fail(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("alertreceiver.store.save_notification", fail)
+    caplog.set_level(logging.ERROR, logger="alertreceiver")
+
+    response = client.post("/webhook", json=load_payload("webhook-firing"))
+
+    assert response.status_code == 500
+    assert response.mimetype == "application/json"
+    answer = response.get_json()
+    assert answer["error"] == "internal server error"
+    assert answer["detail"] == ("the receiver failed on POST /webhook; its log has the traceback, "
+                                "and the sender may retry")
+    assert [record.getMessage() for record in caplog.records] == [
+        "unexpected error on POST /webhook: disk on fire"]
+    assert caplog.records[0].exc_info[0] is RuntimeError
