@@ -39,8 +39,10 @@ def parse_since(raw: str) -> float:
     except ValueError:
         pass
     else:
-        if not math.isfinite(value) or value < 0:
-            raise InvalidFilter("since", f"since={raw!r} is invalid; use non-negative unix seconds")
+        if not math.isfinite(value):
+            raise InvalidFilter("since", f"since={raw!r} is not a finite number; use unix seconds such as 1714564800")
+        if value < 0:
+            raise InvalidFilter("since", f"since={raw!r} is negative; use unix seconds of 0 or more")
         return value
     try:
         moment = datetime.fromisoformat(raw)
@@ -57,6 +59,10 @@ def parse_filters(args: Any) -> store.NotificationFilter:
     unknown = sorted(set(args) - set(FILTER_PARAMS))
     if unknown:
         raise InvalidFilter(unknown[0], f"unknown query parameter {unknown[0]!r}; use {', '.join(FILTER_PARAMS)}")
+    for name in FILTER_PARAMS:
+        count = len(args.getlist(name))
+        if count > 1:
+            raise InvalidFilter(name, f"query parameter {name!r} is given {count} times; give it once")
     kind = args.get("kind")
     if kind is not None and kind not in KINDS:
         raise InvalidFilter("kind", f"kind={kind!r} is invalid; use one of {', '.join(KINDS)}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.receiver.conftest import load_payload
 
 
@@ -65,8 +67,9 @@ def test_page_with_no_rows_says_so(client):
     assert "No notifications stored yet." in response.get_data(as_text=True)
 
 
-def test_page_rejects_bad_filter(client):
-    response = client.get("/?status=bad")
+@pytest.mark.parametrize(("query", "field"), [("status=bad", "status"), ("limit=1&limit=2", "limit")])
+def test_page_rejects_bad_filter(client, query, field):
+    response = client.get(f"/?{query}")
 
     assert response.status_code == 400
-    assert response.get_json()["field"] == "status"
+    assert response.get_json()["field"] == field
