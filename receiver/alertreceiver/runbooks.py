@@ -17,6 +17,9 @@ from .markdown_html import render_markdown
 
 bp = Blueprint("runbooks", __name__)
 
+# Pages and error bodies never name the folder, because a server path tells visitors about
+# the host. The start-up log names it instead.
+
 # A runbook is named after its alert. The pattern admits no "/", "\" or ".", so a name can
 # never leave the runbooks folder.
 RUNBOOK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
@@ -46,10 +49,10 @@ def index() -> Response | str:
     folder = _runbooks_dir()
     if not folder.is_dir():
         return reject(404, "runbooks_dir_missing", "runbooks folder not found", "RECEIVER_RUNBOOKS_DIR",
-                      f"the runbooks folder {folder} does not exist; set RECEIVER_RUNBOOKS_DIR to the "
+                      "the runbooks folder does not exist; set RECEIVER_RUNBOOKS_DIR to the "
                       "repository's docs/runbooks")
 
-    return render_template("runbooks.html", names=list_runbooks(folder), folder=folder)
+    return render_template("runbooks.html", names=list_runbooks(folder))
 
 
 @bp.get("/runbooks/<path:name>")
@@ -62,7 +65,7 @@ def show(name: str) -> Response | str:
     folder = _runbooks_dir()
     path = folder / f"{stem}{MARKDOWN_SUFFIX}"
     if not path.is_file():
-        return _missing_runbook("runbook_not_found", f"no runbook named {stem!r} in {folder}; the list is at /runbooks/")
+        return _missing_runbook("runbook_not_found", f"no runbook named {stem!r}; the list is at /runbooks/")
 
     body = render_markdown(path.read_text(encoding="utf-8"))
     return render_template("runbook.html", name=stem, body=body)

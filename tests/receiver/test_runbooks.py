@@ -98,7 +98,8 @@ def test_index_skips_invalid_names(local_client, runbooks_dir):
     html = local_client.get("/runbooks/").get_data(as_text=True)
 
     assert re.findall(r'<li><a href="/runbooks/([^"]+)">', html) == ["AgentDown"]
-    assert f"<code>{runbooks_dir}</code>" in html
+    assert "1 runbooks, one per alert." in html
+    assert str(runbooks_dir) not in html
 
 
 def test_path_without_slash_redirects(client):
@@ -154,7 +155,8 @@ def test_unknown_name_gets_404_json(local_client, runbooks_dir, path):
     stem = path.rsplit("/", 1)[1].removesuffix(".md")
     assert answer["error"] == "runbook not found"
     assert answer["field"] == "name"
-    assert answer["detail"] == f"no runbook named {stem!r} in {runbooks_dir}; the list is at /runbooks/"
+    assert answer["detail"] == f"no runbook named {stem!r}; the list is at /runbooks/"
+    assert str(runbooks_dir) not in response.get_data(as_text=True)
 
 
 def test_rejections_are_counted(local_client):
@@ -209,8 +211,9 @@ def test_missing_folder_gets_404_json(settings, tmp_path):
     answer = response.get_json()
     assert answer["error"] == "runbooks folder not found"
     assert answer["field"] == "RECEIVER_RUNBOOKS_DIR"
-    assert answer["detail"] == (f"the runbooks folder {missing} does not exist; set RECEIVER_RUNBOOKS_DIR "
+    assert answer["detail"] == ("the runbooks folder does not exist; set RECEIVER_RUNBOOKS_DIR "
                                 "to the repository's docs/runbooks")
+    assert str(missing) not in response.get_data(as_text=True)
     assert client.get("/runbooks/AgentDown").status_code == 404
 
 
@@ -246,3 +249,11 @@ def test_setting_rejects_non_folder(tmp_path, kind):
 
     assert str(raised.value) == (f"RECEIVER_RUNBOOKS_DIR={str(target)!r} is not an existing folder; "
                                  "point it at the repository's docs/runbooks")
+
+
+@pytest.mark.parametrize("path", ["/runbooks/", "/runbooks/AgentHighErrorRate", "/runbooks/NoSuchAlert"])
+def test_pages_hide_server_paths(client, path):
+    html = client.get(path).get_data(as_text=True)
+
+    assert str(REPO_RUNBOOKS) not in html
+    assert str(REPO_RUNBOOKS.parents[1]) not in html
