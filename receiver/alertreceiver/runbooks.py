@@ -17,8 +17,8 @@ from .markdown_html import render_markdown
 
 bp = Blueprint("runbooks", __name__)
 
-# Pages and error bodies never name the folder, because a server path tells visitors about
-# the host. The start-up log names it instead.
+# Pages and error bodies never name the folder, because a server path reveals the layout of
+# the host to visitors. The start-up log names it instead.
 
 # A runbook is named after its alert. The pattern admits no "/", "\" or ".", so a name can
 # never leave the runbooks folder.
