@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import sqlite3
 from datetime import datetime
@@ -20,7 +19,10 @@ KINDS = ("webhook", "slack", "pagerduty")
 STATUSES = ("firing", "resolved", "acknowledged", "unknown")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-PAGE_LIMIT = 500
+# The HTML page shows the newest rows of each alert name, so one alert that floods the
+# table leaves the others visible. Both caps are page sizes, not storage limits.
+PAGE_ROWS_PER_ALERT = 20
+PAGE_MAX_ALERTS = 100
 FILTER_PARAMS = ("kind", "receiver", "alertname", "status", "since", "limit")
 
 
@@ -131,40 +133,44 @@ def http_link(url: str) -> str | None:
     return None
 
 
-def group_by_alert(rows: list[dict[str, Any]], settings: Any) -> list[dict[str, Any]]:
-    """Group rows by alert name, groups ordered by their newest row, with the page's links."""
-    groups: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        group = groups.get(row["alertname"])
-        if group is None:
-            matcher = quote('{alertname="%s"}' % row["alertname"].replace('"', '\\"'), safe="")
-            group = {
-                "alertname": row["alertname"],
-                "latest_status": row["status"],
-                "runbook_url": None,
-                "grafana_url": settings.grafana_url,
-                "alertmanager_url": f"{settings.alertmanager_url}/#/alerts?filter={matcher}",
-                "rows": [],
-            }
-            groups[row["alertname"]] = group
-        if group["runbook_url"] is None:
-            group["runbook_url"] = http_link(row["annotations"].get("runbook_url", ""))
-        row["generator_link"] = http_link(row["generator_url"])
-        group["rows"].append(row)
-    return list(groups.values())
+def page_groups(groups: list[store.NotificationGroup], settings: Any) -> list[dict[str, Any]]:
+    """Add the page's links and the count of rows left out to each alert group."""
+    page = []
+    for group in groups:
+        matcher = quote('{alertname="%s"}' % group.alertname.replace('"', '\\"'), safe="")
+        runbook_urls = (http_link(row["annotations"].get("runbook_url", "")) for row in group.rows)
+        for row in group.rows:
+            row["generator_link"] = http_link(row["generator_url"])
+        page.append({
+            "alertname": group.alertname,
+            "latest_status": group.rows[0]["status"],
+            "runbook_url": next((url for url in runbook_urls if url), None),
+            "grafana_url": settings.grafana_url,
+            "alertmanager_url": f"{settings.alertmanager_url}/#/alerts?filter={matcher}",
+            "rows": group.rows,
+            "total": group.total,
+            "hidden": group.total - len(group.rows),
+        })
+    return page
 
 
 @bp.get("/")
 def index() -> Response | str:
-    """Render the newest notifications as HTML, grouped by alert name."""
+    """Render the newest rows of each alert name as HTML; `limit` sets the rows per alert."""
     try:
         filters = parse_filters(request.args)
     except InvalidFilter as error:
         return reject(400, "invalid_query", "invalid query parameter", error.field, str(error))
-    if request.args.get("limit") is None:
-        filters = dataclasses.replace(filters, limit=PAGE_LIMIT)
+    rows_per_alert = filters.limit if request.args.get("limit") is not None else PAGE_ROWS_PER_ALERT
+    active_filters = [(name, request.args[name]) for name in FILTER_PARAMS if name != "limit" and name in request.args]
 
     settings = current_app.config["RECEIVER_SETTINGS"]
-    rows = _query(filters)
-    return render_template("index.html", groups=group_by_alert(rows, settings), count=len(rows),
-                           limit=filters.limit, settings=settings)
+    connection = store.connect(settings.db_path)
+    try:
+        groups, alert_count = store.list_notification_groups(
+            connection, filters, rows_per_group=rows_per_alert, max_groups=PAGE_MAX_ALERTS)
+    finally:
+        connection.close()
+    return render_template("index.html", groups=page_groups(groups, settings), alert_count=alert_count,
+                           rows_per_alert=rows_per_alert, active_filters=active_filters, max_limit=MAX_LIMIT,
+                           settings=settings)

@@ -119,8 +119,17 @@ def save_notification(connection: sqlite3.Connection, *, kind: str, path: str, b
     return payload_id
 
 
-def list_notifications(connection: sqlite3.Connection, filters: NotificationFilter) -> list[dict[str, Any]]:
-    """Return the matching rows, newest first, as API dictionaries."""
+@dataclass(frozen=True)
+class NotificationGroup:
+    """The newest rows of one alert name, and how many rows of it match in total."""
+
+    alertname: str
+    total: int
+    rows: list[dict[str, Any]]
+
+
+def _where(filters: NotificationFilter) -> tuple[str, list[Any]]:
+    """Build the WHERE clause (over alias n) and its arguments; `limit` is not part of it."""
     clauses = []
     arguments: list[Any] = []
     for column in ("kind", "receiver", "alertname", "status"):
@@ -132,6 +141,41 @@ def list_notifications(connection: sqlite3.Connection, filters: NotificationFilt
         clauses.append("n.received_at >= ?")
         arguments.append(filters.since_unix)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    return where, arguments
+
+
+def list_notification_groups(connection: sqlite3.Connection, filters: NotificationFilter, *,
+                             rows_per_group: int, max_groups: int) -> tuple[list[NotificationGroup], int]:
+    """Return the newest `rows_per_group` rows of each alert name, and the number of alert names.
+
+    Groups are ordered by their newest row, and only the newest `max_groups` are returned,
+    so one alert that floods the table cannot push the others out.
+    """
+    where, arguments = _where(filters)
+    query = (
+        "WITH matched AS ("
+        " SELECT n.*, p.path,"
+        " ROW_NUMBER() OVER (PARTITION BY n.alertname ORDER BY n.received_at DESC, n.id DESC) AS group_rank,"
+        " COUNT(*) OVER (PARTITION BY n.alertname) AS group_total"
+        f" FROM notifications n JOIN payloads p ON p.id = n.payload_id {where}),"
+        " newest AS (SELECT alertname, received_at AS newest_at, id AS newest_id FROM matched"
+        " WHERE group_rank = 1 ORDER BY received_at DESC, id DESC LIMIT ?)"
+        " SELECT matched.* FROM matched JOIN newest USING (alertname) WHERE group_rank <= ?"
+        " ORDER BY newest.newest_at DESC, newest.newest_id DESC, group_rank"
+    )
+    groups: list[NotificationGroup] = []
+    for row in connection.execute(query, (*arguments, max_groups, rows_per_group)):
+        if not groups or groups[-1].alertname != row["alertname"]:
+            groups.append(NotificationGroup(alertname=row["alertname"], total=row["group_total"], rows=[]))
+        groups[-1].rows.append(_row_to_dict(row))
+    count_query = f"SELECT COUNT(DISTINCT n.alertname) FROM notifications n {where}"
+    group_count = connection.execute(count_query, arguments).fetchone()[0]
+    return groups, group_count
+
+
+def list_notifications(connection: sqlite3.Connection, filters: NotificationFilter) -> list[dict[str, Any]]:
+    """Return the matching rows, newest first, as API dictionaries."""
+    where, arguments = _where(filters)
     query = (
         "SELECT n.*, p.path FROM notifications n JOIN payloads p ON p.id = n.payload_id "
         f"{where} ORDER BY n.received_at DESC, n.id DESC LIMIT ?"
