@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import promql_parser
-import requests
 
 from lab.alert_timing import PrometheusTiming, Rule, analyse_expr
 from lab.errors import LabError
+from lab.http_client import get_json, unexpected_body
 
 QUERY_TIMEOUT_S = 10.0
 
@@ -221,15 +221,16 @@ def _selectors(node) -> list:
 
 def query_value(prometheus_url: str, query: str) -> float | None:
     """Return the sum of an instant query's samples, or None when it returns no series."""
+    url = f"{prometheus_url.rstrip('/')}/api/v1/query"
+    body = get_json(url, component="prometheus", params={"query": query}, timeout_s=QUERY_TIMEOUT_S)
     try:
-        response = requests.get(f"{prometheus_url.rstrip('/')}/api/v1/query", params={"query": query}, timeout=QUERY_TIMEOUT_S)
-        response.raise_for_status()
-    except requests.RequestException as error:
-        raise LabError(f"Prometheus query {query!r} failed: {error}") from None
-    result = response.json()["data"]["result"]
-    if not result:
+        result = body["data"]["result"]
+        values = [float(sample["value"][1]) for sample in result]
+    except (KeyError, TypeError, IndexError, ValueError) as error:
+        raise unexpected_body("prometheus", url, error) from None
+    if not values:
         return None
-    return sum(float(sample["value"][1]) for sample in result)
+    return sum(values)
 
 
 def _increase(prometheus_url: str, selector: str, range_s: float) -> float:

@@ -22,13 +22,13 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from lab import alert_timing, burn_forecast
 from lab.alert_timing import AlertTiming, LokiTiming, PrometheusTiming, Rule
 from lab.components import REPO_ROOT
 from lab.errors import LabError
+from lab.http_client import START_HINT, get, get_json, unexpected_body
 from lab.target import Target
 
 Progress = Callable[[str], None]
@@ -95,35 +95,39 @@ class ReceiverClient:
 
     def first_arrival(self, alertname: str, status: str, since_unix: float) -> float | None:
         """Return the receive time (unix seconds) of the earliest matching notification, or None."""
-        response = requests.get(
-            f"{self.base_url}/api/notifications",
-            params={"alertname": alertname, "status": status, "since": f"{since_unix:.3f}", "limit": 1000},
-            timeout=5,
-        )
-        response.raise_for_status()
-        rows = response.json()["notifications"]
-        if not rows:
-            return None
-        return min(float(row["received_at_unix"]) for row in rows)
+        url = f"{self.base_url}/api/notifications"
+        params = {"alertname": alertname, "status": status, "since": f"{since_unix:.3f}", "limit": 1000}
+        body = get_json(url, component="receiver", params=params)
+        try:
+            times = [float(row["received_at_unix"]) for row in body["notifications"]]
+        except (KeyError, TypeError, ValueError) as error:
+            raise unexpected_body("receiver", url, error) from None
+        return min(times, default=None)
 
 
 def active_alerts(prometheus_url: str) -> dict[str, str]:
     """Return {alertname: state} of the alerts that are pending or firing in Prometheus."""
-    response = requests.get(f"{prometheus_url.rstrip('/')}/api/v1/alerts", timeout=5)
-    response.raise_for_status()
-    return {alert["labels"]["alertname"]: alert["state"] for alert in response.json()["data"]["alerts"]}
+    url = f"{prometheus_url.rstrip('/')}/api/v1/alerts"
+    body = get_json(url, component="prometheus")
+    try:
+        return {alert["labels"]["alertname"]: alert["state"] for alert in body["data"]["alerts"]}
+    except (KeyError, TypeError) as error:
+        raise unexpected_body("prometheus", url, error) from None
 
 
 def queue_depth(agent_url: str) -> float:
     """Return the agent's queue depth: the sum of agent_queue_size over priorities, from /metrics."""
-    response = requests.get(f"{agent_url.rstrip('/')}/metrics", timeout=5)
-    response.raise_for_status()
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(response.text)
-        if family.name == "agent_queue_size"
-        for sample in family.samples
-    )
+    url = f"{agent_url.rstrip('/')}/metrics"
+    response = get(url, component="agent")
+    try:
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(response.text)
+            if family.name == "agent_queue_size"
+            for sample in family.samples
+        )
+    except ValueError as error:
+        raise LabError(f"the agent at {url} returned text that is not in the Prometheus format: {error}") from None
 
 
 def expected_alerts(scenario: str, target: Target) -> tuple[str, ...]:
@@ -224,9 +228,12 @@ def load_timing_configs() -> tuple[PrometheusTiming, dict, LokiTiming]:
 
 def active_in_alertmanager(alertmanager_url: str) -> dict[str, str]:
     """Return {alertname: state} of the alerts in Alertmanager, where Loki's ruler sends its alerts."""
-    response = requests.get(f"{alertmanager_url.rstrip('/')}/api/v2/alerts", timeout=5)
-    response.raise_for_status()
-    return {alert["labels"]["alertname"]: alert["status"]["state"] for alert in response.json()}
+    url = f"{alertmanager_url.rstrip('/')}/api/v2/alerts"
+    body = get_json(url, component="alertmanager")
+    try:
+        return {alert["labels"]["alertname"]: alert["status"]["state"] for alert in body}
+    except (KeyError, TypeError) as error:
+        raise unexpected_body("alertmanager", url, error) from None
 
 
 class Drill:
@@ -385,7 +392,14 @@ class Drill:
         max_requests = max(fault.default_max_requests, math.ceil(fault.limits.rate_per_s * duration_s))
         fault.set_limits(duration_s=duration_s, max_requests=max_requests)
         self.progress(f"starting {self.scenario}: {fault.description}")
-        fault.start()
+        from loadgen.faults.client import AgentUnreachable, FaultApiError
+
+        try:
+            fault.start()
+        except AgentUnreachable as error:
+            raise LabError(f"{error}; {START_HINT}") from None
+        except FaultApiError as error:
+            raise LabError(f"could not set the {self.scenario} fault: {error}") from None
 
     def _stop_fault(self, fault) -> float:
         if self.scenario == "agent-down":

@@ -27,11 +27,15 @@ class Target:
     stack: Stack | None = None
 
     def describe(self) -> str:
+        """Return a noun phrase, with its article, naming this lab for "drilling ..." and similar lines."""
         if self.mode == "native":
-            return f"native lab started from {self.stack.run_dir}"
+            return f"the native lab started from {self.stack.run_dir}"
         if self.mode == "compose":
-            return "compose lab (docker compose in the repository root)"
-        return "a lab not started by `lab up` nor found in docker compose; using the standard URLs"
+            return "the compose lab (docker compose in the repository root)"
+        return (
+            f"the lab expected at {self.urls['agent']} and the other LAB_*_PORT ports "
+            "(no native lab runs from the run folder and docker compose runs no agent)"
+        )
 
     def stop_agent(self) -> None:
         """Stop the agent process (native) or container (compose)."""
