@@ -72,3 +72,19 @@ class Ports:
     def urls(self) -> dict[str, str]:
         """Return {component: base URL} on 127.0.0.1."""
         return {name: f"http://127.0.0.1:{port}" for name, port in self.as_dict().items()}
+
+    def conflicts(self) -> list[tuple[int, list[str]]]:
+        """Return (port, components) for each port that more than one component is configured on."""
+        by_port: dict[int, list[str]] = {}
+        for component, port in self.as_dict().items():
+            by_port.setdefault(port, []).append(component)
+        return [(port, names) for port, names in by_port.items() if len(names) > 1]
+
+    def check_distinct(self) -> None:
+        """Raise ValueError naming the components and variables of the first port used twice."""
+        for port, names in self.conflicts():
+            labels = [f"the {name}" for name in names]
+            components = ", ".join(labels[:-1]) + " and " + labels[-1]
+            variables = ", ".join(port_env_var(name) for name in names[:-1]) + " or " + port_env_var(names[-1])
+            both = "both" if len(names) == 2 else "all"
+            raise ValueError(f"{components} are {both} configured on port {port}; set {variables} to a different free port")

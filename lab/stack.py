@@ -51,9 +51,14 @@ class ComponentStatus:
 
 
 def probe_ready(url: str, timeout_s: float = 2.0) -> tuple[bool, str]:
-    """GET `url`; return (True, "HTTP 200") on status 200, else False and the status or error name."""
+    """GET `url`; return (True, "HTTP 200") on status 200, else False and the status or the failure."""
     try:
         response = requests.get(url, timeout=timeout_s)
+    except requests.Timeout:
+        # Checked before ConnectionError, because ConnectTimeout is both.
+        return False, f"no answer in {timeout_s:g} s"
+    except requests.ConnectionError:
+        return False, "connection failed"
     except requests.RequestException as error:
         return False, type(error).__name__
     return response.status_code == 200, f"HTTP {response.status_code}"
@@ -76,6 +81,30 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def stop_command(run_dir: Path, *, prefix: str = sys.prefix, cwd: Path | None = None) -> str:
+    """Return the shell command that stops the lab in `run_dir`, for the Python that runs `lab up`.
+
+    `make lab-down` only fits a lab that `make lab` would stop: the repository's .venv and the
+    default run folder. Otherwise the command names this interpreter and the run folder, and a
+    `cd` to the repository, because `lab` is importable only from there.
+    """
+    cwd = Path.cwd() if cwd is None else cwd
+    in_repo = cwd.resolve() == REPO_ROOT
+    venv = REPO_ROOT / ".venv"
+    from_venv = Path(prefix).resolve() == venv.resolve()
+    default_run_dir = run_dir.resolve() == (REPO_ROOT / "run").resolve()
+    if from_venv and default_run_dir and in_repo:
+        return "make lab-down"
+    if from_venv:
+        python = ".venv/bin/python" if in_repo else str(venv / "bin" / "python")
+    else:
+        python = sys.executable
+    command = f"{python} -m lab down"
+    if not default_run_dir:
+        command += f" --run-dir {run_dir}"
+    return command if in_repo else f"cd {REPO_ROOT} && {command}"
 
 
 def _log_tail(path: str, lines: int = 15) -> str:
@@ -218,7 +247,13 @@ class Stack:
     # -- start -----------------------------------------------------------------------
 
     def check_prerequisites(self) -> None:
-        """Raise LabError unless binaries and packages exist, ports are free and no lab runs here."""
+        """Raise LabError unless ports are distinct and free, binaries and packages exist and no lab runs here."""
+        try:
+            self.ports.check_distinct()
+        except ValueError as error:
+            # Before anything starts: the second server on a port would only fail later, as
+            # "exited during start-up" with its own bind error in the log.
+            raise LabError(str(error)) from None
         for binary in BINARIES:
             if shutil.which(binary) is None:
                 raise LabError(
@@ -233,7 +268,7 @@ class Stack:
             names = ", ".join(sorted(existing.running()))
             raise LabError(
                 f"the lab is already running from {self.run_dir} ({names}); "
-                "stop it with `python -m lab down` first"
+                f"stop it with `{stop_command(self.run_dir)}` first"
             )
         for component, port in self.ports.as_dict().items():
             if port_in_use(port):

@@ -11,7 +11,7 @@ import pytest
 from lab import cli, processes
 from lab.components import Ports
 from lab.processes import ProcessRecord
-from lab.stack import STATE_FILE, Stack
+from lab.stack import STATE_FILE, Stack, stop_command
 from tests.support import free_port, wait_until
 
 SLEEP = [sys.executable, "-c", "import time; time.sleep(60)"]
@@ -134,7 +134,7 @@ def test_up_refuses_a_running_lab(monkeypatch, tmp_path, capsys):
 
     assert status == 1
     assert capsys.readouterr().err == (
-        f"lab up: the lab is already running from {run_dir} (agent); stop it with `python -m lab down` first\n"
+        f"lab up: the lab is already running from {run_dir} (agent); stop it with `{stop_command(run_dir)}` first\n"
     )
 
 
