@@ -15,11 +15,21 @@ import sys
 import time
 from pathlib import Path
 
-from lab.components import REPO_ROOT, Ports
+from lab.components import COMPONENTS, REPO_ROOT, Ports
 from lab.drill import SCENARIO_NAMES, PROCESS_SCENARIOS, AlertResult, Drill, format_results
 from lab.errors import LabError
-from lab.load import DEFAULT_RUN_TIME, DEFAULT_SPAWN_RATE, DEFAULT_USERS, locust_command, run_locust
-from lab.stack import Stack
+from lab.http_client import START_HINT, get, require_ready
+from lab.load import (
+    DEFAULT_RUN_TIME,
+    DEFAULT_SPAWN_RATE,
+    DEFAULT_USERS,
+    locust_command,
+    parse_run_time,
+    parse_spawn_rate,
+    parse_users,
+    run_locust,
+)
+from lab.stack import Stack, stop_command
 from lab.target import detect_target
 
 
@@ -57,6 +67,13 @@ class Reporter:
             self._line_open = False
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line on stderr, exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def _run_dir(args: argparse.Namespace) -> Path:
     return Path(args.run_dir or os.environ.get("LAB_RUN_DIR") or REPO_ROOT / "run").resolve()
 
@@ -83,7 +100,7 @@ def command_up(args: argparse.Namespace) -> int:
         reporter.done()
     print(f"native lab ready in {stack.ready_after_s:.1f} s (run folder {stack.run_dir}, logs in {stack.run_dir / 'logs'})")
     _print_urls(stack.urls)
-    print("stop it with: python -m lab down")
+    print(f"stop it with: {stop_command(stack.run_dir)}")
     return 0
 
 
@@ -99,7 +116,7 @@ def command_down(args: argparse.Namespace) -> int:
 
 def command_status(args: argparse.Namespace) -> int:
     target = detect_target(_run_dir(args))
-    print(target.describe())
+    print(f"status of {target.describe()}")
     if target.stack is not None:
         rows = target.stack.status()
     else:
@@ -110,11 +127,15 @@ def command_status(args: argparse.Namespace) -> int:
         state = "healthy" if row.healthy else "UNHEALTHY"
         healthy &= row.healthy
         print(f"  {row.name.ljust(12)}  {state.ljust(9)}  {row.detail.ljust(22)}  {row.url.ljust(24)}  {process}")
+    if not any(row.healthy for row in rows):
+        print(f"lab status: no component is ready; if the lab is not running, {START_HINT}", file=sys.stderr)
     return 0 if healthy else 1
 
 
 def command_load(args: argparse.Namespace, extra_args: list[str]) -> int:
     target = detect_target(_run_dir(args))
+    # Without this check Locust runs for the whole --run-time and fails every request.
+    get(target.urls["agent"] + "/healthz", component="agent", timeout_s=3.0)
     csv_dir = _run_dir(args) / "locust"
     command = locust_command(
         target.urls["agent"],
@@ -136,8 +157,10 @@ def command_drill(args: argparse.Namespace) -> int:
             "agent-down and agent-restart stop the agent, which needs a lab started by "
             "`python -m lab up` (or docker compose); none was found"
         )
+    # Checked first, so a stopped lab gives one line here and not an error in mid-drill.
+    require_ready(target.urls, COMPONENTS)
     reporter = Reporter()
-    print(f"drilling the {target.describe()}", file=sys.stderr)
+    print(f"drilling {target.describe()}", file=sys.stderr)
     results: list[AlertResult] = []
     for scenario in scenarios:
         try:
@@ -152,7 +175,12 @@ def command_drill(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__.split("\n\n")[0])
+    parser = OneLineErrorParser(
+        prog="python -m lab",
+        description=__doc__.split("\n\n")[0],
+        epilog="Benchmarks (start-up time, memory under load, alert latency): "
+        "`python -m lab.bench` or `make bench`, which start their own lab on free ports.",
+    )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--run-dir", help="run folder of the native lab (default: LAB_RUN_DIR or run/)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -166,11 +194,23 @@ def build_parser() -> argparse.ArgumentParser:
     load = commands.add_parser(
         "load", parents=[common], help="run Locust headless against the agent; unknown options go to Locust"
     )
-    load.add_argument("-u", "--users", type=int, default=DEFAULT_USERS, help=f"concurrent users (default {DEFAULT_USERS})")
     load.add_argument(
-        "-r", "--spawn-rate", type=float, default=DEFAULT_SPAWN_RATE, help=f"users started per second (default {DEFAULT_SPAWN_RATE:g})"
+        "-u", "--users", type=parse_users, default=DEFAULT_USERS, help=f"concurrent users, at least 1 (default {DEFAULT_USERS})"
     )
-    load.add_argument("-t", "--run-time", default=DEFAULT_RUN_TIME, help=f"how long to run, e.g. 30s, 2m (default {DEFAULT_RUN_TIME})")
+    load.add_argument(
+        "-r",
+        "--spawn-rate",
+        type=parse_spawn_rate,
+        default=DEFAULT_SPAWN_RATE,
+        help=f"users started per second, greater than 0 (default {DEFAULT_SPAWN_RATE:g})",
+    )
+    load.add_argument(
+        "-t",
+        "--run-time",
+        type=parse_run_time,
+        default=DEFAULT_RUN_TIME,
+        help=f"how long to run, in Locust's format: 30, 30s, 2m, 1h30m (default {DEFAULT_RUN_TIME})",
+    )
 
     drill = commands.add_parser("drill", parents=[common], help="cause a fault and time its alerts at the receiver")
     drill.add_argument("scenario", choices=[*SCENARIO_NAMES, "all"], help="scenario to run, or all in turn")
