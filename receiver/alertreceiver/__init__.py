@@ -13,6 +13,8 @@ Environment variables (read once by ``create_app``):
 - ``RECEIVER_GRAFANA_URL`` (default ``http://127.0.0.1:3000``) and
   ``RECEIVER_ALERTMANAGER_URL`` (default ``http://127.0.0.1:9093``): link targets on the page.
 - ``RECEIVER_MAX_BODY_BYTES`` (default 1048576): larger request bodies get 413.
+- ``RECEIVER_MAX_NOTIFICATIONS`` (default 100000): rows kept. Each insert deletes the
+  oldest rows beyond this count, and the stored request bodies left without rows.
 - ``RECEIVER_RUNBOOKS_DIR``: folder of ``<AlertName>.md`` runbooks served as HTML at
   ``GET /runbooks/<AlertName>`` and listed at ``GET /runbooks/``. The default is the
   repository's ``docs/runbooks`` when the package runs from a checkout (editable install,

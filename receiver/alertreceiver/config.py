@@ -38,6 +38,8 @@ class Settings:
     grafana_url: str = "http://127.0.0.1:3000"
     alertmanager_url: str = "http://127.0.0.1:9093"
     max_body_bytes: int = 1024 * 1024
+    # RECEIVER_MAX_NOTIFICATIONS: rows kept; each insert deletes the oldest rows beyond it.
+    max_notifications: int = 100_000
     log_level: str = "INFO"
     # RECEIVER_RUNBOOKS_DIR: the <AlertName>.md files served at /runbooks/. A set value must
     # be an existing folder; the default may be missing, and then /runbooks/ returns 404.
@@ -87,6 +89,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         grafana_url=_url_setting(env, "RECEIVER_GRAFANA_URL", Settings.grafana_url),
         alertmanager_url=_url_setting(env, "RECEIVER_ALERTMANAGER_URL", Settings.alertmanager_url),
         max_body_bytes=_int_setting(env, "RECEIVER_MAX_BODY_BYTES", Settings.max_body_bytes, 1024, 64 * 1024 * 1024),
+        max_notifications=_int_setting(env, "RECEIVER_MAX_NOTIFICATIONS", Settings.max_notifications, 1, 10**9),
         log_level=log_level,
         runbooks_dir=_directory_setting(env, "RECEIVER_RUNBOOKS_DIR", Settings.runbooks_dir),
     )

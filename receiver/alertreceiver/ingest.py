@@ -57,7 +57,8 @@ def _store(kind: str, text: str, records: list[AlertRecord]) -> int:
     connection = store.connect(settings.db_path)
     try:
         payload_id = store.save_notification(
-            connection, kind=kind, path=request.path, body=text, records=records, received_at=time.time())
+            connection, kind=kind, path=request.path, body=text, records=records, received_at=time.time(),
+            max_rows=settings.max_notifications)
     finally:
         connection.close()
     counter = current_app.extensions["receiver_metrics"].notifications

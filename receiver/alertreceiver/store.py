@@ -97,8 +97,12 @@ def initialize(db_path: str) -> None:
 
 
 def save_notification(connection: sqlite3.Connection, *, kind: str, path: str, body: str,
-                      records: Iterable[AlertRecord], received_at: float) -> int:
-    """Store the raw body and its alert records in one transaction; return the payload id."""
+                      records: Iterable[AlertRecord], received_at: float, max_rows: int | None = None) -> int:
+    """Store the raw body and its alert records in one transaction; return the payload id.
+
+    With `max_rows`, the same transaction deletes the oldest rows beyond that count, and the
+    stored bodies that no longer have any row.
+    """
     with connection:
         cursor = connection.execute(
             "INSERT INTO payloads (received_at, kind, path, body) VALUES (?, ?, ?, ?)",
@@ -116,7 +120,20 @@ def save_notification(connection: sqlite3.Connection, *, kind: str, path: str, b
             f"INSERT INTO notifications (payload_id, received_at, {', '.join(RECORD_COLUMNS)}) VALUES ({placeholders})",
             rows,
         )
+        if max_rows is not None:
+            _prune(connection, max_rows)
     return payload_id
+
+
+def _prune(connection: sqlite3.Connection, max_rows: int) -> None:
+    # Row ids grow with each insert, so the ids below the newest max_rows are the oldest rows.
+    connection.execute(
+        "DELETE FROM notifications WHERE id <= (SELECT id FROM notifications ORDER BY id DESC LIMIT 1 OFFSET ?)",
+        (max_rows,),
+    )
+    # Every stored body produced at least one row, and rows go oldest first, so the bodies
+    # older than the oldest remaining row have no rows left.
+    connection.execute("DELETE FROM payloads WHERE id < (SELECT MIN(payload_id) FROM notifications)")
 
 
 @dataclass(frozen=True)

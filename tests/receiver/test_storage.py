@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sqlite3
@@ -93,7 +94,8 @@ def test_settings_defaults_match_contract():
     assert load_settings({}) == Settings(host="0.0.0.0", port=5001, db_path="/data/notifications.db",
                                          grafana_url="http://127.0.0.1:3000",
                                          alertmanager_url="http://127.0.0.1:9093",
-                                         max_body_bytes=1048576, log_level="INFO")
+                                         max_body_bytes=1048576, max_notifications=100000, log_level="INFO")
+    assert load_settings({"RECEIVER_MAX_NOTIFICATIONS": "50"}).max_notifications == 50
 
 
 @pytest.mark.parametrize(
@@ -102,6 +104,8 @@ def test_settings_defaults_match_contract():
         ({"RECEIVER_PORT": "http"}, "RECEIVER_PORT='http' is not an integer"),
         ({"RECEIVER_PORT": "70000"}, "RECEIVER_PORT=70000 is out of range"),
         ({"RECEIVER_MAX_BODY_BYTES": "10"}, "RECEIVER_MAX_BODY_BYTES=10 is out of range"),
+        ({"RECEIVER_MAX_NOTIFICATIONS": "0"}, "RECEIVER_MAX_NOTIFICATIONS=0 is out of range"),
+        ({"RECEIVER_MAX_NOTIFICATIONS": "many"}, "RECEIVER_MAX_NOTIFICATIONS='many' is not an integer"),
         ({"RECEIVER_GRAFANA_URL": "grafana:3000"}, "RECEIVER_GRAFANA_URL='grafana:3000' is not an http(s) URL"),
         ({"RECEIVER_ALERTMANAGER_URL": "ftp://x"}, "RECEIVER_ALERTMANAGER_URL='ftp://x' is not an http(s) URL"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL='LOUD' is invalid"),
@@ -112,3 +116,39 @@ def test_bad_setting_names_variable(environ, message):
         load_settings(environ)
 
     assert str(raised.value).startswith(message)
+
+
+def _two_alerts(summary):
+    payload = load_payload("webhook-firing")
+    first = payload["alerts"][0]
+    payload["alerts"] = [
+        {**first, "annotations": {"summary": f"{summary}-a"}},
+        {**first, "annotations": {"summary": f"{summary}-b"}},
+    ]
+    return payload
+
+
+def _table_counts(db_path):
+    connection = sqlite3.connect(db_path)
+    try:
+        return {table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("notifications", "payloads")}
+    finally:
+        connection.close()
+
+
+def test_retention_prunes_oldest_rows(settings):
+    client = create_app(dataclasses.replace(settings, max_notifications=5)).test_client()
+    for summary in ("one", "two", "three"):
+        client.post("/webhook", json=_two_alerts(summary))
+
+    summaries = [row["annotations"]["summary"] for row in notifications(client)]
+
+    assert summaries == ["three-b", "three-a", "two-b", "two-a", "one-b"]
+    assert _table_counts(settings.db_path) == {"notifications": 5, "payloads": 3}
+
+    client.post("/webhook", json=_two_alerts("four"))
+
+    summaries = [row["annotations"]["summary"] for row in notifications(client)]
+    assert summaries == ["four-b", "four-a", "three-b", "three-a", "two-b"]
+    assert _table_counts(settings.db_path) == {"notifications": 5, "payloads": 3}
