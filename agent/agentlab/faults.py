@@ -1,7 +1,7 @@
 """Runtime fault injection with expiry, shared by the agent and the model service.
 
 A fault is ``{"target": "agent"|"model", "error_rate": 0..1, "latency_ms": 0..60000,
-"duration_s": 0..3600}``; it adds `latency_ms` to each task (agent) or inference (model)
+"duration_s": above 0, at most 3600}``; it adds `latency_ms` to each task (agent) or inference (model)
 and fails a fraction `error_rate` of them until `duration_s` has passed. Several active
 faults combine: latencies add up and error rates combine as independent failures.
 """
@@ -22,6 +22,9 @@ MAX_LATENCY_MS = 60_000
 MAX_DURATION_S = 3600
 DEFAULT_DURATION_S = 60.0
 MAX_HEADER_DELAY_MS = 60_000
+# Valid bodies shown in the JSON parse errors of POST and DELETE /admin/faults.
+FAULT_EXAMPLES = {target: f'{{"target": "{target}", "error_rate": 0.5, "duration_s": 60}}' for target in TARGETS}
+CLEAR_EXAMPLE = '{"target": "model"}, or no body to clear every target'
 
 
 @dataclass(frozen=True)
@@ -92,12 +95,13 @@ class FaultStore:
         now = self._clock()
         return [fault.to_dict(now) for fault in self.active()]
 
-    def clear(self) -> int:
-        """Remove every fault and return how many were active."""
-        count = len(self.active())
+    def clear(self, target: str | None = None) -> int:
+        """Remove the faults of `target` (every fault if None) and return how many were active."""
+        now = self._clock()
         with self._lock:
-            self._faults = []
-        return count
+            removed = [f for f in self._faults if target is None or f.target == target]
+            self._faults = [f for f in self._faults if target is not None and f.target != target]
+        return sum(1 for f in removed if f.expires_at_monotonic > now)
 
     def effect(self) -> FaultEffect:
         """Combine the active faults into one effect."""
@@ -110,15 +114,40 @@ class FaultStore:
 
 
 def _number(body: dict[str, Any], field: str, default: float, minimum: float, maximum: float,
-            example: str) -> float:
+            example: str, above_minimum: bool = False) -> float:
+    """Return body[field] (or `default`) as a float, raising ApiError (400) naming the range.
+
+    With `above_minimum`, the range excludes `minimum` itself.
+    """
     value = body.get(field, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ApiError(400, "invalid_field", f"field '{field}' must be a number, got {json_type(value)}; "
                        f"send e.g. \"{field}\": {example}", field=field)
-    if not minimum <= value <= maximum:
+    if above_minimum:
+        in_range = minimum < value <= maximum
+        accepted = f"above {minimum:g} and at most {maximum:g}"
+    else:
+        in_range = minimum <= value <= maximum
+        accepted = f"from {minimum:g} to {maximum:g}"
+    if not in_range:
         raise ApiError(400, "invalid_field", f"field '{field}' is {value}, out of range; use a number "
-                       f"from {minimum:g} to {maximum:g}", field=field)
+                       f"{accepted}", field=field)
     return float(value)
+
+
+def _check_target(target: Any, service_target: str | None) -> None:
+    """Raise ApiError (400) unless `target` is one of TARGETS that this service accepts."""
+    if target not in TARGETS:
+        if isinstance(target, str):
+            shown = repr(target)
+        else:
+            shown = "null" if target is None else f"a JSON {json_type(target)}"
+        raise ApiError(400, "invalid_field", f"field 'target' is {shown}; set it to one of "
+                       f"{', '.join(TARGETS)}", field="target", valid=list(TARGETS))
+    if service_target is not None and target != service_target:
+        raise ApiError(400, "invalid_field", f"field 'target' is {target!r} but this is the "
+                       f"{service_target} service; send {target} faults to the {target}'s "
+                       "/admin/faults (the agent forwards model faults itself)", field="target")
 
 
 def parse_fault(body: dict[str, Any], service_target: str | None = None) -> dict[str, Any]:
@@ -126,25 +155,39 @@ def parse_fault(body: dict[str, Any], service_target: str | None = None) -> dict
 
     `service_target` restricts the target to that one service (the model service).
     """
-    target = body.get("target")
-    if target not in TARGETS:
-        shown = target if isinstance(target, str) else json_type(target)
-        raise ApiError(400, "invalid_field", f"field 'target' is {shown!r}; set it to one of "
-                       f"{', '.join(TARGETS)}", field="target")
-    if service_target is not None and target != service_target:
-        raise ApiError(400, "invalid_field", f"field 'target' is {target!r} but this is the "
-                       f"{service_target} service; send {target} faults to the {target}'s "
-                       "/admin/faults (the agent forwards model faults itself)", field="target")
+    if "target" not in body:
+        raise ApiError(400, "missing_field", f"field 'target' is missing; set it to one of "
+                       f"{', '.join(TARGETS)}", field="target", valid=list(TARGETS))
+    target = body["target"]
+    _check_target(target, service_target)
     error_rate = _number(body, "error_rate", 0.0, 0.0, 1.0, "0.5")
     latency_ms = _number(body, "latency_ms", 0.0, 0.0, MAX_LATENCY_MS, "500")
-    duration_s = _number(body, "duration_s", DEFAULT_DURATION_S, 0.0, MAX_DURATION_S, "60")
-    if duration_s <= 0:
-        raise ApiError(400, "invalid_field", "field 'duration_s' is 0; use a number of seconds "
-                       f"above 0 and at most {MAX_DURATION_S}", field="duration_s")
+    duration_s = _number(body, "duration_s", DEFAULT_DURATION_S, 0.0, MAX_DURATION_S, "60",
+                         above_minimum=True)
     if error_rate == 0 and latency_ms == 0:
         raise ApiError(400, "invalid_field", "the fault does nothing; set 'error_rate' above 0, "
                        "'latency_ms' above 0, or both", field="error_rate")
     return {"target": target, "error_rate": error_rate, "latency_ms": latency_ms, "duration_s": duration_s}
+
+
+def parse_clear_target(query_target: str | None, body: dict[str, Any] | None,
+                       service_target: str | None = None) -> str | None:
+    """Return the target a DELETE /admin/faults clears, or None for every target.
+
+    The target comes from ``?target=`` or from a JSON body ``{"target": ...}``; both may be
+    given if they agree. Raises ApiError (400) for any other value.
+    """
+    targets = []
+    if query_target is not None:
+        targets.append(query_target)
+    if body is not None and "target" in body:
+        targets.append(body["target"])
+    for target in targets:
+        _check_target(target, service_target)
+    if len(set(targets)) > 1:
+        raise ApiError(400, "invalid_field", f"?target={targets[0]} and the body's target "
+                       f"{targets[1]!r} disagree; give the target once", field="target")
+    return targets[0] if targets else None
 
 
 def parse_header_faults(headers) -> tuple[bool, float]:

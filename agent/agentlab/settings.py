@@ -15,6 +15,9 @@ AGENT_TASKS_KEPT            10000                   tasks kept for GET /api/v1/t
 AGENT_ALLOW_HEADER_FAULTS   true                    honour X-Fault-Error / X-Fault-Delay-Ms
 MODEL_URL                   http://127.0.0.1:8081   base URL of the model service
 MODEL_TIMEOUT_S             30                      timeout of one inference call, seconds
+MODEL_CONTEXT_TOKENS        8192                    context window of the model at MODEL_URL:
+                                                    tasks whose prompt tokens plus max_tokens
+                                                    exceed it get 400 before any model call
 LOG_LEVEL                   INFO                    DEBUG, INFO, WARNING, ERROR or CRITICAL
 =========================== ======================= ==========================================
 
@@ -28,6 +31,8 @@ MODEL_THREADS               8                       gthread threads serving requ
 MODEL_NAME                  sim-llm-small           latency profile, one of MODEL_PROFILES
 MODEL_VERSION               1.0.0                   version reported in metrics and spans
 MODEL_LATENCY_SCALE         1.0                     multiplies every simulated latency (0 = none)
+MODEL_CONTEXT_TOKENS        8192 or 32768           context window (prompt tokens + max_tokens);
+                                                    default from MODEL_CONTEXT_WINDOWS by name
 LOG_LEVEL                   INFO                    as above
 =========================== ======================= ==========================================
 
@@ -54,6 +59,14 @@ MODEL_PROFILES: dict[str, tuple[float, float, float]] = {
     "sim-llm-small": (0.04, 0.002, 0.35),
     "sim-llm-large": (0.15, 0.008, 0.45),
 }
+# Name -> context window in tokens: the prompt's tokens plus max_tokens may not exceed it.
+MODEL_CONTEXT_WINDOWS: dict[str, int] = {
+    "sim-llm-small": 8192,
+    "sim-llm-large": 32768,
+}
+DEFAULT_MODEL_NAME = "sim-llm-small"
+MIN_CONTEXT_TOKENS = 256
+MAX_CONTEXT_TOKENS = 1_000_000
 
 
 class ConfigError(ValueError):
@@ -148,6 +161,7 @@ class AgentSettings:
     allow_header_faults: bool = True
     model_url: str = "http://127.0.0.1:8081"
     model_timeout_s: float = 30.0
+    model_context_tokens: int = MODEL_CONTEXT_WINDOWS[DEFAULT_MODEL_NAME]
     log_level: str = "INFO"
 
     @classmethod
@@ -165,6 +179,8 @@ class AgentSettings:
             allow_header_faults=env_bool(env, "AGENT_ALLOW_HEADER_FAULTS", True),
             model_url=env_url(env, "MODEL_URL", "http://127.0.0.1:8081"),
             model_timeout_s=env_float(env, "MODEL_TIMEOUT_S", 30.0, 0.1, 600.0),
+            model_context_tokens=env_int(env, "MODEL_CONTEXT_TOKENS", MODEL_CONTEXT_WINDOWS[DEFAULT_MODEL_NAME],
+                                         MIN_CONTEXT_TOKENS, MAX_CONTEXT_TOKENS),
             log_level=env_choice(env, "LOG_LEVEL", "INFO", LOG_LEVELS),
         )
 
@@ -177,22 +193,32 @@ class ModelSettings:
     port: int = 8081
     workers: int = 1
     threads: int = 8
-    name: str = "sim-llm-small"
+    name: str = DEFAULT_MODEL_NAME
     version: str = "1.0.0"
     latency_scale: float = 1.0
+    # None: the window of `name` in MODEL_CONTEXT_WINDOWS.
+    context_tokens: int | None = None
     log_level: str = "INFO"
+
+    @property
+    def context_window(self) -> int:
+        """Tokens one completion may use, prompt plus max_tokens."""
+        return self.context_tokens if self.context_tokens is not None else MODEL_CONTEXT_WINDOWS[self.name]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "ModelSettings":
         """Build the settings from `env` (default: os.environ), raising ConfigError."""
         env = os.environ if env is None else env
+        name = env_choice(env, "MODEL_NAME", DEFAULT_MODEL_NAME, tuple(MODEL_PROFILES), normalize=str.lower)
         return cls(
             host=_raw(env, "MODEL_HOST", "0.0.0.0"),
             port=env_int(env, "MODEL_PORT", 8081, 1, 65535),
             workers=env_workers(env, "MODEL_WORKERS"),
             threads=env_int(env, "MODEL_THREADS", 8, 1, 256),
-            name=env_choice(env, "MODEL_NAME", "sim-llm-small", tuple(MODEL_PROFILES), normalize=str.lower),
+            name=name,
             version=_raw(env, "MODEL_VERSION", "1.0.0"),
             latency_scale=env_float(env, "MODEL_LATENCY_SCALE", 1.0, 0.0, 100.0),
+            context_tokens=env_int(env, "MODEL_CONTEXT_TOKENS", MODEL_CONTEXT_WINDOWS[name],
+                                   MIN_CONTEXT_TOKENS, MAX_CONTEXT_TOKENS),
             log_level=env_choice(env, "LOG_LEVEL", "INFO", LOG_LEVELS),
         )

@@ -1,7 +1,9 @@
 """A stand-in tokenizer and text generator for the simulated model.
 
-Tokens are words and single punctuation marks. Real tokenizers split finer, but the lab
-only needs counts that grow with the text, and the agent and model must agree on them.
+Tokens are words of up to MAX_WORD_CHARS characters and single punctuation marks; a longer
+word counts as several tokens, so a long text without spaces cannot pass as one token. Real
+tokenizers split finer, but the lab only needs counts that grow with the text, and the
+agent and model must agree on them.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import random
 import re
 
-_TOKEN = re.compile(r"\w+|[^\w\s]")
+MAX_WORD_CHARS = 16
+_TOKEN = re.compile(rf"\w{{1,{MAX_WORD_CHARS}}}|[^\w\s]")
 _WORDS = (
     "the agent model task result signal latency token trace metric alert budget queue "
     "request answer summary context value service error window rate score label user "

@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("agentlab.access")
 
 MAX_BODY_BYTES = 1024 * 1024
+# Deeper bodies are rejected so that code walking a parsed body (json.dumps of task data,
+# for one) stays far below Python's recursion limit.
+MAX_JSON_DEPTH = 64
 # 1.0 s is the request latency SLO edge in the alert rules, so it must be a boundary.
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
 UNMATCHED_ROUTE = "<unmatched>"
@@ -185,10 +188,11 @@ def install_common(app: Flask, registry: CollectorRegistry, http_metrics: HttpMe
         return jsonify({"status": "ok"})
 
 
-def read_json_object() -> dict[str, Any]:
+def read_json_object(example: str) -> dict[str, Any]:
     """Parse the request body as a JSON object, raising ApiError naming the problem.
 
-    The Content-Type is not checked, so `curl -d '{...}'` works without a header.
+    `example` is a valid body for this endpoint, shown in the error messages. The
+    Content-Type is not checked, so `curl -d '{...}'` works without a header.
     """
     raw = request.get_data(cache=True)
     # Werkzeug 3.1 cuts a body without Content-Length (chunked) at MAX_CONTENT_LENGTH
@@ -196,17 +200,44 @@ def read_json_object() -> dict[str, Any]:
     if request.content_length is None and len(raw) >= MAX_BODY_BYTES and request.environ["wsgi.input"].read(1):
         raise RequestEntityTooLarge()
     if not raw.strip():
-        raise ApiError(400, "invalid_json", "request body is empty; send a JSON object, "
-                       'e.g. {"task": "test", "data": {}}')
+        raise ApiError(400, "invalid_json", f"request body is empty; send a JSON object, e.g. {example}")
     try:
         body = json.loads(raw)
+        too_deep = json_depth(body) > MAX_JSON_DEPTH
+    except RecursionError:
+        # The parser gives up near Python's recursion limit (1000 by default), far deeper
+        # than MAX_JSON_DEPTH, so the message below holds for this case too.
+        too_deep = True
     except (ValueError, UnicodeDecodeError) as error:
         raise ApiError(400, "invalid_json", f"request body is not valid JSON ({error}); send a "
-                       'JSON object, e.g. {"task": "test", "data": {}}') from None
+                       f"JSON object, e.g. {example}") from None
+    if too_deep:
+        raise ApiError(400, "invalid_json", "request body nests arrays and objects more than "
+                       f"{MAX_JSON_DEPTH} levels deep; send a flatter JSON object, e.g. {example}")
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", f"request body must be a JSON object, got "
                        f"{json_type(body)}; wrap the fields in {{...}}")
     return body
+
+
+def json_depth(value: Any) -> int:
+    """Return the nesting depth of a parsed JSON value (a scalar is 0, ``[]`` is 1).
+
+    Iterative, because a recursive walk would hit the same recursion limit as the parser.
+    """
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def json_type(value: Any) -> str:

@@ -70,6 +70,22 @@ def model_server() -> Iterator[ModelServer]:
     server.server_close()
 
 
+@pytest.fixture
+def make_model_server() -> Iterator[Callable[[ModelSettings], str]]:
+    """Serve model apps with the given settings; return each one's base URL."""
+    servers = []
+
+    def build(settings: ModelSettings) -> str:
+        server, url = serve(create_model_app(settings))
+        servers.append(server)
+        return url
+
+    yield build
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
 @dataclass
 class AgentUnderTest:
     """An agent app, its test client and its runtime."""

@@ -174,6 +174,8 @@ def test_header_error_fault(agent):
 
     assert response.status_code == 500
     assert response.get_json()["error"] == "injected_fault"
+    assert response.get_json()["detail"] == ("the X-Fault-Error header failed this task; send the request "
+                                             "without it to stop the failures")
     families = scrape(agent.client)
     assert value(families, "agent_errors", "agent_errors_total", error_type="injected", task_type="test") == 1
 
@@ -208,6 +210,8 @@ def test_agent_fault_fails_then_clears(agent):
 
     assert failed.status_code == 500
     assert failed.get_json()["error"] == "injected_fault"
+    assert failed.get_json()["detail"] == ("an injected agent fault failed this task; "
+                                           "DELETE /admin/faults?target=agent to stop it")
     assert agent.sleeps == [0.04]
     assert [(f["target"], f["error_rate"], f["latency_ms"]) for f in listed] == [("agent", 1.0, 40.0)]
     assert cleared["cleared"] == {"agent": 1, "model": 0}

@@ -61,8 +61,15 @@ AGENT_CASES = [
     ("GET", "/api/v1/process", b"", {}, 405, "method_not_allowed", None, "use OPTIONS, POST"),
     ("DELETE", "/api/v1/tasks/abc", b"", {}, 405, "method_not_allowed", None, "use GET, HEAD, OPTIONS"),
     ("PUT", "/admin/faults", b"", {}, 405, "method_not_allowed", None, "use DELETE, GET, HEAD, OPTIONS, POST"),
-    ("POST", "/admin/faults", b"nope", {}, 400, "invalid_json", None, "not valid JSON"),
-    ("POST", "/admin/faults", body({"error_rate": 0.5}), {}, 400, "invalid_field", "target", "agent, model"),
+    ("POST", "/admin/faults", b"nope", {}, 400, "invalid_json", None,
+     'not valid JSON (Expecting value: line 1 column 1 (char 0)); send a JSON object, e.g. '
+     '{"target": "agent", "error_rate": 0.5, "duration_s": 60}'),
+    ("POST", "/admin/faults", b"", {}, 400, "invalid_json", None,
+     'request body is empty; send a JSON object, e.g. {"target": "agent", "error_rate": 0.5, "duration_s": 60}'),
+    ("POST", "/admin/faults", body({"error_rate": 0.5}), {}, 400, "missing_field", "target",
+     "'target' is missing; set it to one of agent, model"),
+    ("POST", "/admin/faults", body({"target": None, "error_rate": 0.5}), {}, 400, "invalid_field", "target",
+     "'target' is null; set it to one of agent, model"),
     ("POST", "/admin/faults", body({"target": "db", "error_rate": 0.5}), {}, 400, "invalid_field", "target",
      "agent, model"),
     ("POST", "/admin/faults", body({"target": "agent", "error_rate": 1.5}), {}, 400, "invalid_field", "error_rate",
@@ -74,9 +81,19 @@ AGENT_CASES = [
     ("POST", "/admin/faults", body({"target": "agent", "latency_ms": 1e9}), {}, 400, "invalid_field", "latency_ms",
      "from 0 to 60000"),
     ("POST", "/admin/faults", body({"target": "agent", "error_rate": 0.5, "duration_s": 0}), {}, 400,
-     "invalid_field", "duration_s", "above 0"),
+     "invalid_field", "duration_s", "use a number above 0 and at most 3600"),
+    ("POST", "/admin/faults", body({"target": "agent", "error_rate": 0.5, "duration_s": -1}), {}, 400,
+     "invalid_field", "duration_s", "use a number above 0 and at most 3600"),
     ("POST", "/admin/faults", body({"target": "agent", "error_rate": 0.5, "duration_s": 4000}), {}, 400,
-     "invalid_field", "duration_s", "from 0 to 3600"),
+     "invalid_field", "duration_s", "use a number above 0 and at most 3600"),
+    ("DELETE", "/admin/faults?target=nonsense", b"", {}, 400, "invalid_field", "target",
+     "'target' is 'nonsense'; set it to one of agent, model"),
+    ("DELETE", "/admin/faults?target=", b"", {}, 400, "invalid_field", "target", "one of agent, model"),
+    ("DELETE", "/admin/faults", body({"target": "db"}), {}, 400, "invalid_field", "target",
+     "'target' is 'db'; set it to one of agent, model"),
+    ("DELETE", "/admin/faults?target=agent", body({"target": "model"}), {}, 400, "invalid_field", "target",
+     "disagree"),
+    ("DELETE", "/admin/faults", b"{", {}, 400, "invalid_json", None, '{"target": "model"}'),
     ("POST", "/admin/faults", body({"target": "agent"}), {}, 400, "invalid_field", "error_rate", "does nothing"),
     ("POST", "/admin/faults", body({"target": "model", "error_rate": 2}), {}, 400, "invalid_field", "error_rate",
      "from 0 to 1"),
@@ -163,3 +180,78 @@ def test_model_rejects_non_json_and_wrong_method(model_server):
     assert wrong_method.headers["Allow"] == "OPTIONS, POST"
     assert unknown.status_code == 404
     assert unknown.json()["error"] == "not_found"
+
+
+DEEP_ARRAY = b"[" * 3000 + b"]" * 3000
+# Parses without hitting the recursion limit, but is over MAX_JSON_DEPTH (64).
+DEEP_IN_DATA = b'{"task": "chat", "data": {"a": ' + b"[" * 100 + b"]" * 100 + b"}}"
+DEPTH_DETAIL = "request body nests arrays and objects more than 64 levels deep; send a flatter JSON object"
+TASK_EXAMPLE = '{"task": "test", "data": {}}'
+AGENT_FAULT_EXAMPLE = '{"target": "agent", "error_rate": 0.5, "duration_s": 60}'
+
+
+@pytest.mark.parametrize("method, path, raw, example", [
+    ("POST", "/api/v1/process", DEEP_ARRAY, TASK_EXAMPLE),
+    ("POST", "/api/v1/process", DEEP_IN_DATA, TASK_EXAMPLE),
+    ("POST", "/api/v1/tasks", DEEP_ARRAY, TASK_EXAMPLE),
+    ("POST", "/admin/faults", DEEP_ARRAY, AGENT_FAULT_EXAMPLE),
+    ("DELETE", "/admin/faults", DEEP_ARRAY, '{"target": "model"}, or no body to clear every target'),
+])
+def test_agent_rejects_deep_json(agent, method, path, raw, example):
+    response = agent.client.open(path, method=method, data=raw, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "invalid_json", "detail": f"{DEPTH_DETAIL}, e.g. {example}"}
+
+
+@pytest.mark.parametrize("path, example", [
+    ("/v1/completions", '{"prompt": "Summarize: ...", "max_tokens": 64}'),
+    ("/admin/faults", '{"target": "model", "error_rate": 0.5, "duration_s": 60}'),
+])
+def test_model_rejects_deep_json(model_server, path, example):
+    response = requests.post(f"{model_server.url}{path}", data=DEEP_ARRAY, timeout=5)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_json", "detail": f"{DEPTH_DETAIL}, e.g. {example}"}
+
+
+def test_json_depth_limit_boundary(agent):
+    nested = {"a": 1}
+    for _ in range(60):
+        nested = {"a": nested}
+    # 61 levels in `nested`, one for the list, one for data and one for the body: 64.
+    at_limit = agent.client.post("/api/v1/process", json={"task": "test", "data": {"x": [nested]}})
+    over_limit = agent.client.post("/api/v1/process", json={"task": "test", "data": {"x": [[nested]]}})
+
+    assert at_limit.status_code == 200
+    assert over_limit.status_code == 400
+    assert over_limit.get_json()["error"] == "invalid_json"
+
+
+@pytest.mark.parametrize("path, raw, example", [
+    ("/v1/completions", b"{", '{"prompt": "Summarize: ...", "max_tokens": 64}'),
+    ("/admin/faults", b"{", '{"target": "model", "error_rate": 0.5, "duration_s": 60}'),
+    ("/admin/faults", b"", '{"target": "model", "error_rate": 0.5, "duration_s": 60}'),
+])
+def test_model_json_errors_show_own_example(model_server, path, raw, example):
+    response = requests.post(f"{model_server.url}{path}", data=raw, timeout=5)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_json"
+    assert response.json()["detail"].endswith(f"send a JSON object, e.g. {example}")
+
+
+@pytest.mark.parametrize("query, payload, detail", [
+    ("?target=agent", None, "'agent' but this is the model service"),
+    ("?target=nonsense", None, "'nonsense'; set it to one of agent, model"),
+    ("", {"target": "agent"}, "'agent' but this is the model service"),
+])
+def test_model_clear_rejects_bad_target(model_server, query, payload, detail):
+    model_server.faults.add("model", 1.0, 0, 60)
+
+    response = requests.delete(f"{model_server.url}/admin/faults{query}", json=payload, timeout=5)
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "target"
+    assert detail in response.json()["detail"]
+    assert len(model_server.faults.active()) == 1

@@ -14,13 +14,14 @@ from agentlab.telemetry import build_exporter, build_provider
 def test_agent_defaults():
     assert AgentSettings.from_env({}) == AgentSettings(
         host="0.0.0.0", port=8080, workers=1, threads=8, queue_max=500, queue_workers=2, tasks_kept=10000,
-        allow_header_faults=True, model_url="http://127.0.0.1:8081", model_timeout_s=30.0, log_level="INFO")
+        allow_header_faults=True, model_url="http://127.0.0.1:8081", model_timeout_s=30.0,
+        model_context_tokens=8192, log_level="INFO")
 
 
 def test_model_defaults():
     assert ModelSettings.from_env({}) == ModelSettings(
         host="0.0.0.0", port=8081, workers=1, threads=8, name="sim-llm-small", version="1.0.0",
-        latency_scale=1.0, log_level="INFO")
+        latency_scale=1.0, context_tokens=8192, log_level="INFO")
 
 
 def test_values_are_parsed():

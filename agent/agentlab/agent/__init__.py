@@ -14,13 +14,19 @@ Routes:
 - ``POST /api/v1/tasks`` queues the same body: 202 with task_id and ``Location``; 429 with
   ``Retry-After`` when AGENT_QUEUE_MAX tasks wait. ``GET /api/v1/tasks/<task_id>`` returns it.
 - ``POST/GET/DELETE /admin/faults``: agent faults are kept here, model faults are
-  forwarded to the model service, so the lab drives both through the agent.
+  forwarded to the model service, so the lab drives both through the agent. DELETE
+  clears every fault, or one target's with ``?target=agent|model``.
 - Per-request faults: ``X-Fault-Error: true`` and ``X-Fault-Delay-Ms: N`` on the two task
   routes, ignored when AGENT_ALLOW_HEADER_FAULTS=false.
 - ``GET /healthz`` (alive), ``GET /readyz`` (the model service responds), ``GET /metrics``.
 
-Failed tasks return 500 (triggered, injected, internal), 502 (the model failed) or 504
-(the model timed out), with ``{"error", "detail", "task_id", "trace_id", ...}``.
+A task whose prompt plus max_tokens exceed MODEL_CONTEXT_TOKENS gets 400
+``context_length_exceeded`` before any model call and is not counted as a task.
+
+Failed tasks return 500 (triggered, injected, internal), 502 (the model failed), 504
+(the model timed out) or 400 (the model rejected the prompt with 400, e.g. because its
+context window is smaller than MODEL_CONTEXT_TOKENS here), with ``{"error", "detail",
+"task_id", "trace_id", ...}``.
 """
 
 from __future__ import annotations
@@ -39,14 +45,17 @@ from prometheus_client import CollectorRegistry
 from agentlab.agent.metrics import AgentMetrics
 from agentlab.agent.modelclient import ModelCallError, ModelClient
 from agentlab.agent.tasks import QueueFull, QueueWorkers, Task, TaskQueue, TaskRunner, TaskStore
-from agentlab.agent.tasks import parse_task_request
-from agentlab.faults import FaultStore, parse_fault, parse_header_faults
+from agentlab.agent.tasks import check_context_window, parse_task_request
+from agentlab.faults import CLEAR_EXAMPLE, FAULT_EXAMPLES, FaultStore, parse_clear_target, parse_fault
+from agentlab.faults import parse_header_faults
 from agentlab.settings import AgentSettings
 from agentlab.telemetry import configure_tracing, current_trace_id
 from agentlab.web import UNTRACED_URLS, ApiError, error_response, install_common, new_registry
 from agentlab.web import read_json_object
 
 logger = logging.getLogger(__name__)
+
+TASK_EXAMPLE = '{"task": "test", "data": {}}'
 
 
 @dataclass
@@ -110,7 +119,8 @@ def create_app(settings: AgentSettings | None = None, *, rng: random.Random | No
 
 def _new_task(runtime: AgentRuntime, mode: str) -> Task:
     """Validate the request body and fault headers into a Task, raising ApiError."""
-    task_request = parse_task_request(read_json_object())
+    task_request = parse_task_request(read_json_object(TASK_EXAMPLE))
+    check_context_window(task_request, runtime.settings.model_context_tokens)
     fail, delay_ms = False, 0.0
     if runtime.settings.allow_header_faults:
         fail, delay_ms = parse_header_faults(request.headers)
@@ -173,7 +183,7 @@ def _add_fault_routes(app: Flask, runtime: AgentRuntime) -> None:
 
     @app.post("/admin/faults")
     def add_fault() -> tuple[Response, int]:
-        spec = parse_fault(read_json_object())
+        spec = parse_fault(read_json_object(FAULT_EXAMPLES["agent"]))
 
         if spec["target"] == "model":
             status, body = _forward(client, "POST", spec)
@@ -183,25 +193,47 @@ def _add_fault_routes(app: Flask, runtime: AgentRuntime) -> None:
         logger.warning("fault injected", extra={"fault_id": fault.id, **spec})
         return jsonify({"fault": fault.to_dict(time.monotonic()), "faults": faults.describe()}), 201
 
-    @app.get("/admin/faults")
-    def list_faults() -> Response:
+    def list_all() -> dict:
+        """Return {"faults": agent and model faults}, plus model_error if the model is unreachable."""
         listed = faults.describe()
         try:
             _, body = client.admin("GET")
         except ModelCallError as error:
-            return jsonify({"faults": listed, "model_error": error.detail})
-        return jsonify({"faults": listed + list(body.get("faults", []))})
+            return {"faults": listed, "model_error": error.detail}
+        return {"faults": listed + list(body.get("faults", []))}
+
+    @app.get("/admin/faults")
+    def list_faults() -> Response:
+        return jsonify(list_all())
 
     @app.delete("/admin/faults")
     def clear_faults() -> Response:
-        cleared = {"agent": faults.clear(), "model": None}
+        body = read_json_object(CLEAR_EXAMPLE) if request.get_data(cache=True).strip() else None
+        target = parse_clear_target(request.args.get("target"), body)
+
+        cleared: dict[str, int | None] = {}
         model_error = None
-        try:
-            _, body = client.admin("DELETE")
-            cleared["model"] = body.get("cleared")
-        except ModelCallError as error:
-            model_error = error.detail
-        logger.warning("faults cleared", extra={"cleared_agent": cleared["agent"], "cleared_model": cleared["model"]})
+        if target in (None, "agent"):
+            cleared["agent"] = faults.clear()
+        if target == "model":
+            # The only work asked for: an unreachable model service fails the request.
+            _, model_body = _forward(client, "DELETE", None)
+            cleared["model"] = model_body.get("cleared")
+        elif target is None:
+            # Clearing everything still clears the agent's faults when the model service is
+            # down; the body's model_error reports the part that failed.
+            try:
+                _, model_body = client.admin("DELETE")
+                cleared["model"] = model_body.get("cleared")
+            except ModelCallError as error:
+                cleared["model"] = None
+                model_error = error.detail
+        logger.warning("faults cleared", extra={"target": target or "all", "cleared_agent": cleared.get("agent"),
+                                                "cleared_model": cleared.get("model")})
+
+        if target is not None:
+            # The other target's faults stay active, so list what is left.
+            return jsonify({"cleared": cleared, **list_all()})
         result = {"cleared": cleared, "faults": []}
         if model_error:
             result["model_error"] = model_error

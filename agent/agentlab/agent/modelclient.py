@@ -30,13 +30,17 @@ UNKNOWN = "unknown"
 
 
 class ModelCallError(Exception):
-    """An inference call failed; `error_type` is model_error or model_timeout."""
+    """An inference call failed; `error_type` is model_error or model_timeout.
 
-    def __init__(self, error_type: str, http_status: int, detail: str) -> None:
+    `code` is the model's own error code when the agent passes it on to its client.
+    """
+
+    def __init__(self, error_type: str, http_status: int, detail: str, code: str | None = None) -> None:
         super().__init__(detail)
         self.error_type = error_type
         self.http_status = http_status
         self.detail = detail
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,12 @@ class ModelClient:
         except requests.RequestException as error:
             raise ModelCallError("model_error", 502, f"the model service at {self.base_url} is "
                                  f"unreachable ({type(error).__name__}); check MODEL_URL and that it runs") from None
+        if response.status_code == 400:
+            # The model rejected the prompt the task produced (e.g. over its context window),
+            # so the task's input is at fault: the client gets a 400, never a 5xx.
+            code, detail = _error_fields(response)
+            raise ModelCallError("model_error", 400, f"the model service rejected the prompt: {detail}",
+                                 code=code)
         if response.status_code != 200:
             reason = _error_code(response)
             raise ModelCallError("model_error", 502, f"the model service returned {response.status_code} "
@@ -175,6 +185,19 @@ class ModelClient:
         except (requests.RequestException, ValueError) as error:
             raise ModelCallError("model_error", 502, f"the model service at {self.base_url} is unreachable "
                                  f"for /admin/faults ({type(error).__name__}); check that it runs") from None
+
+
+def _error_fields(response: requests.Response) -> tuple[str, str]:
+    """Return the `error` and `detail` of a model error body, with fallbacks for other bodies."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        body = {}
+    code = body.get("error") if isinstance(body.get("error"), str) else "model_rejected_request"
+    detail = body.get("detail") if isinstance(body.get("detail"), str) else f"{response.status_code} without a detail"
+    return code, detail
 
 
 def _error_code(response: requests.Response) -> str:

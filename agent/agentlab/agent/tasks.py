@@ -268,8 +268,11 @@ class TaskRunner:
             try:
                 task.result = self._execute(task, span)
                 task.status = "success"
-            except (TaskFailure, ModelCallError) as failure:
+            except TaskFailure as failure:
                 self._fail(task, span, failure.error_type, failure.http_status, failure.detail, failure)
+            except ModelCallError as failure:
+                self._fail(task, span, failure.error_type, failure.http_status, failure.detail, failure,
+                           code=failure.code)
             except Exception as error:  # noqa: BLE001 - any bug becomes a counted internal error
                 logger.exception("task failed on an internal error", extra={"task_id": task.id})
                 self._fail(task, span, "internal", 500, "the agent failed on this task; the log line "
@@ -289,10 +292,12 @@ class TaskRunner:
         if delay_ms > 0:
             span.set_attribute("agentlab.fault.delay_ms", delay_ms)
             self.sleep(delay_ms / 1000)
-        if task.fail_by_header or effect.should_fail(self.rng):
-            source = "the X-Fault-Error header" if task.fail_by_header else "an injected agent fault"
-            raise TaskFailure("injected", 500, f"{source} failed this task; DELETE /admin/faults or drop "
-                              "the header to stop it")
+        if task.fail_by_header:
+            raise TaskFailure("injected", 500, "the X-Fault-Error header failed this task; send the "
+                              "request without it to stop the failures")
+        if effect.should_fail(self.rng):
+            raise TaskFailure("injected", 500, "an injected agent fault failed this task; "
+                              "DELETE /admin/faults?target=agent to stop it")
 
         prompt, max_tokens = build_prompt(task.request)
         completion = self.client.complete(prompt, max_tokens)
@@ -313,10 +318,10 @@ class TaskRunner:
         return {"output": text}
 
     def _fail(self, task: Task, span: trace.Span, error_type: str, http_status: int, detail: str,
-              error: BaseException) -> None:
+              error: BaseException, code: str | None = None) -> None:
         task.status = "failure"
         task.http_status = http_status
-        task.error = {"error": ERROR_CODES[error_type], "error_type": error_type, "detail": detail}
+        task.error = {"error": code or ERROR_CODES[error_type], "error_type": error_type, "detail": detail}
         span.record_exception(error)
         span.set_status(Status(StatusCode.ERROR, detail))
         span.set_attribute("error.type", error_type)
@@ -348,11 +353,14 @@ class TaskRunner:
         return max(1, min(60, math.ceil(depth * self.mean_duration_s / max(1, workers))))
 
 
+def _task_text(request: TaskRequest) -> str:
+    text = request.data.get("text")
+    return text if text is not None else json.dumps(request.data, sort_keys=True)
+
+
 def build_prompt(request: TaskRequest) -> tuple[str, int]:
     """Return the prompt and max_tokens for a task; data without text is sent as JSON."""
-    text = request.data.get("text")
-    if text is None:
-        text = json.dumps(request.data, sort_keys=True)
+    text = _task_text(request)
     instruction = INSTRUCTIONS[request.task_type].format(language=request.data.get("target_language", "fr"))
     prompt = f"{instruction}\n{text}"
     max_tokens = request.data.get("max_tokens")
@@ -360,6 +368,27 @@ def build_prompt(request: TaskRequest) -> tuple[str, int]:
         default = DEFAULT_MAX_TOKENS.get(request.task_type)
         max_tokens = default if default is not None else max(16, min(1024, round(count_tokens(text) * 1.2)))
     return prompt, max_tokens
+
+
+def check_context_window(request: TaskRequest, context_tokens: int) -> None:
+    """Raise ApiError (400) when the task's prompt plus max_tokens exceed `context_tokens`.
+
+    The model service rejects such a call itself; checking first saves the round trip and
+    names the task's own field (data.text, or data when it is sent as JSON).
+    """
+    if request.task_type not in INSTRUCTIONS:
+        return
+    prompt, max_tokens = build_prompt(request)
+    input_tokens = count_tokens(prompt)
+    if input_tokens + max_tokens <= context_tokens:
+        return
+    field_name = "data.text" if "text" in request.data else "data"
+    room = max(0, context_tokens - max_tokens - (input_tokens - count_tokens(_task_text(request))))
+    raise ApiError(400, "context_length_exceeded", f"field '{field_name}' makes a prompt of {input_tokens} "
+                   f"tokens, which with max_tokens {max_tokens} exceeds the model's context window of "
+                   f"{context_tokens} tokens (MODEL_CONTEXT_TOKENS); shorten {field_name} to at most "
+                   f"{room} tokens or lower data.max_tokens", field=field_name,
+                   context_tokens=context_tokens, input_tokens=input_tokens, max_tokens=max_tokens)
 
 
 class QueueWorkers:
