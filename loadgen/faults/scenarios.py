@@ -319,27 +319,21 @@ class ErrorBurst(Scenario):
         return payload_share + (1.0 - payload_share) * fault_rate
 
 
-class LatencySpike(Scenario):
-    """Slow agent responses from an agent latency fault."""
+class LatencyFaultScenario(Scenario):
+    """Synchronous tasks behind a latency fault on `fault_target` (the agent or the model)."""
 
-    name = "latency-spike"
-    description = "an agent latency fault, so task p95 rises above 5 s and requests miss the 1 s SLO"
-    alerts = ("AgentHighLatency", "AgentLatencyBudgetBurnFast")
-    may_fire = ("AgentLatencyBudgetBurnSlow",)
-    # Each task takes latency_ms longer, so the rate stays below AGENT_THREADS (8) / 6 s to keep
-    # requests from waiting for a free agent thread on top of the fault.
-    default_rate_per_s = 1.0
-    default_duration_s = 180.0
-    default_max_requests = 500
-    default_latency_ms = 6000
+    fault_target: ClassVar[str]
+    default_latency_ms: ClassVar[int]
 
-    def __init__(self, host: str | None = None, *, latency_ms: int = default_latency_ms, **limits) -> None:
+    def __init__(self, host: str | None = None, *, latency_ms: int | None = None, **limits) -> None:
+        if latency_ms is None:
+            latency_ms = self.default_latency_ms
         check_latency_ms("latency_ms", latency_ms)
         super().__init__(host, **limits)
         self.latency_ms = latency_ms
 
     def faults(self) -> list[Fault]:
-        return [Fault("agent", latency_ms=self.latency_ms, duration_s=self.fault_expiry_s)]
+        return [Fault(self.fault_target, latency_ms=self.latency_ms, duration_s=self.fault_expiry_s)]
 
     def build_request(self, rng: random.Random) -> Request:
         return process_request(workload.random_task(rng))
@@ -349,11 +343,27 @@ class LatencySpike(Scenario):
         return self.latency_ms / 1000
 
     def slow_fraction(self, threshold_s: float) -> float:
-        # Every request is a synchronous task, so every response carries the fault's latency.
+        # Every request is a synchronous task that waits out the fault's latency once.
         return 1.0 if self.injected_latency_s > threshold_s else 0.0
 
 
-class SlowModel(Scenario):
+class LatencySpike(LatencyFaultScenario):
+    """Slow agent responses from an agent latency fault."""
+
+    name = "latency-spike"
+    description = "an agent latency fault, so task p95 rises above 5 s and requests miss the 1 s SLO"
+    alerts = ("AgentHighLatency", "AgentLatencyBudgetBurnFast")
+    may_fire = ("AgentLatencyBudgetBurnSlow",)
+    fault_target = "agent"
+    # Each task takes latency_ms longer, so the rate stays below AGENT_THREADS (8) / 6 s to keep
+    # requests from waiting for a free agent thread on top of the fault.
+    default_rate_per_s = 1.0
+    default_duration_s = 180.0
+    default_max_requests = 500
+    default_latency_ms = 6000
+
+
+class SlowModel(LatencyFaultScenario):
     """Slow inference from a model latency fault, seen through synchronous tasks."""
 
     name = "slow-model"
@@ -362,29 +372,11 @@ class SlowModel(Scenario):
     # Tasks take the model's latency plus the agent's work, so above 5000 ms their p95 also
     # crosses AgentHighLatency's 5 s threshold.
     may_fire = ("AgentHighLatency",)
+    fault_target = "model"
     default_rate_per_s = 2.0
     default_duration_s = 180.0
     default_max_requests = 1000
     default_latency_ms = 3000
-
-    def __init__(self, host: str | None = None, *, latency_ms: int = default_latency_ms, **limits) -> None:
-        check_latency_ms("latency_ms", latency_ms)
-        super().__init__(host, **limits)
-        self.latency_ms = latency_ms
-
-    def faults(self) -> list[Fault]:
-        return [Fault("model", latency_ms=self.latency_ms, duration_s=self.fault_expiry_s)]
-
-    def build_request(self, rng: random.Random) -> Request:
-        return process_request(workload.random_task(rng))
-
-    @property
-    def injected_latency_s(self) -> float:
-        return self.latency_ms / 1000
-
-    def slow_fraction(self, threshold_s: float) -> float:
-        # Each synchronous task waits for one inference, which carries the fault's latency.
-        return 1.0 if self.injected_latency_s > threshold_s else 0.0
 
 
 class QueueFlood(Scenario):
