@@ -123,18 +123,23 @@ def load_prometheus(config_path: Path) -> PrometheusTiming:
                 interval_s = parse_duration_s(group.get("interval", evaluation_interval_s))
                 for entry in group.get("rules", []) or []:
                     if "alert" in entry:
-                        alerts[entry["alert"]] = Rule(
-                            name=entry["alert"],
-                            expr=str(entry["expr"]),
-                            group=group["name"],
-                            interval_s=interval_s,
-                            for_s=parse_duration_s(entry.get("for", 0)),
-                            labels={key: str(value) for key, value in (entry.get("labels") or {}).items()},
-                        )
+                        alerts[entry["alert"]] = _alert_rule(entry, group["name"], interval_s)
                     elif "record" in entry:
                         rule = Rule(entry["record"], str(entry["expr"]), group["name"], interval_s)
                         recordings.setdefault(entry["record"], []).append(rule)
     return PrometheusTiming(scrape_interval_s, evaluation_interval_s, job_intervals, alerts, recordings)
+
+
+def _alert_rule(entry: dict, group_name: str, interval_s: float) -> Rule:
+    """Build the Rule of one alerting entry of a Prometheus or Loki rule file."""
+    return Rule(
+        name=entry["alert"],
+        expr=str(entry["expr"]),
+        group=group_name,
+        interval_s=interval_s,
+        for_s=parse_duration_s(entry.get("for", 0)),
+        labels={key: str(value) for key, value in (entry.get("labels") or {}).items()},
+    )
 
 
 def _load_yaml(path: Path) -> dict:
@@ -431,14 +436,7 @@ def load_loki(config_path: Path, rules_dir: Path) -> LokiTiming:
             for entry in group.get("rules", []) or []:
                 if "alert" not in entry:
                     continue
-                alerts[entry["alert"]] = Rule(
-                    name=entry["alert"],
-                    expr=str(entry["expr"]),
-                    group=group["name"],
-                    interval_s=interval_s,
-                    for_s=parse_duration_s(entry.get("for", 0)),
-                    labels={key: str(value) for key, value in (entry.get("labels") or {}).items()},
-                )
+                alerts[entry["alert"]] = _alert_rule(entry, group["name"], interval_s)
     return LokiTiming(evaluation_interval_s, alerts)
 
 
