@@ -154,7 +154,7 @@ def command_drill(args: argparse.Namespace) -> int:
     scenarios = list(SCENARIO_NAMES) if args.scenario == "all" else [args.scenario]
     if target.mode == "unknown" and any(name in PROCESS_SCENARIOS for name in scenarios):
         raise LabError(
-            "agent-down and agent-restart stop the agent, which needs a lab started by "
+            f"{', '.join(PROCESS_SCENARIOS)} stop the agent or the model, which needs a lab started by "
             "`python -m lab up` (or docker compose); none was found"
         )
     # Checked first, so a stopped lab gives one line here and not an error in mid-drill.

@@ -9,9 +9,10 @@ its threshold given the traffic already in its windows. An alert that cannot is 
 not awaited, with the numbers, and does not fail the drill.
 
 Scenarios: the four fault scenarios of `loadgen.faults` (error-burst, latency-spike,
-slow-model, queue-flood) and two that need process control, agent-down (stop the agent
-until AgentDown arrives, then start it) and agent-restart (restart the agent, wait for
-AgentRestarted).
+slow-model, queue-flood) and three that need process control. Model-down stops the model
+service and sends light traffic until TargetDown and AgentHighErrorRate arrive, then starts
+it. Agent-down stops the agent until AgentDown arrives, then starts it. Agent-restart
+restarts the agent and waits for AgentRestarted.
 """
 
 from __future__ import annotations
@@ -30,13 +31,17 @@ from lab.components import REPO_ROOT
 from lab.errors import LabError
 from lab.http_client import START_HINT, get, get_json, unexpected_body
 from lab.target import Target
+from loadgen import workload
+from loadgen.faults.traffic import Limits, Request, Traffic
 
 Progress = Callable[[str], None]
 
-PROCESS_SCENARIOS = ("agent-down", "agent-restart")
+PROCESS_SCENARIOS = ("model-down", "agent-down", "agent-restart")
 # `drill all` runs latency-spike first. The latency burn alert needs 72 % slow requests in
 # its 1h window, and error-burst's 10 requests a second would dilute that window for an hour.
 # Latency-spike's 1 request a second barely moves the 1.44 % that the error burn needs.
+# Model-down's fast 502s would dilute the latency windows the same way, and it runs after
+# error-burst, where its failures only add to the error windows.
 LOADGEN_SCENARIOS = ("latency-spike", "error-burst", "slow-model", "queue-flood")
 SCENARIO_NAMES = LOADGEN_SCENARIOS + PROCESS_SCENARIOS
 
@@ -57,6 +62,17 @@ SCENARIO_OPTIONS: dict[str, dict] = {
 # NOTE: no compose run has proven AgentErrorLogBurst yet, because the machine that built
 # this drill had no Docker engine.
 COMPOSE_ONLY_ALERTS: dict[str, tuple[str, ...]] = {"error-burst": ("AgentErrorLogBurst",)}
+
+# Labels an awaited alert must carry, for alerts that fire for more than one component:
+# TargetDown for another job neither counts as the drill's alert nor blocks the drill.
+ALERT_LABELS: dict[tuple[str, str], dict[str, str]] = {("model-down", "TargetDown"): {"service": "model"}}
+
+# Traffic while the model is down. Synchronous tasks fail at once with 502 (model_error),
+# so a few a second lift AgentHighErrorRate's 1m error ratio past 5 %. Without traffic
+# no task fails and the error alerts stay silent.
+MODEL_DOWN_RATE_PER_S = 2.0
+MODEL_DOWN_CONCURRENCY = 2
+MODEL_DOWN_TIMEOUT_S = 10.0
 
 # Scenarios that leave a backlog behind: the resolve can only start once the agent's queue
 # has drained, which takes as long as the backlog needs, not a time the configuration sets.
@@ -93,25 +109,45 @@ class ReceiverClient:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
 
-    def first_arrival(self, alertname: str, status: str, since_unix: float) -> float | None:
-        """Return the receive time (unix seconds) of the earliest matching notification, or None."""
+    def first_arrival(
+        self, alertname: str, status: str, since_unix: float, labels: dict[str, str] | None = None
+    ) -> float | None:
+        """Return the receive time (unix seconds) of the earliest matching notification, or None.
+
+        With `labels`, only notifications whose alert carries all of them count.
+        """
         url = f"{self.base_url}/api/notifications"
         params = {"alertname": alertname, "status": status, "since": f"{since_unix:.3f}", "limit": 1000}
         body = get_json(url, component="receiver", params=params)
+        labels = labels or {}
         try:
-            times = [float(row["received_at_unix"]) for row in body["notifications"]]
-        except (KeyError, TypeError, ValueError) as error:
+            times = [
+                float(row["received_at_unix"])
+                for row in body["notifications"]
+                if all(row["labels"].get(name) == value for name, value in labels.items())
+            ]
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise unexpected_body("receiver", url, error) from None
         return min(times, default=None)
 
 
-def active_alerts(prometheus_url: str) -> dict[str, str]:
-    """Return {alertname: state} of the alerts that are pending or firing in Prometheus."""
+def active_alerts(prometheus_url: str, required_labels: dict[str, dict[str, str]] | None = None) -> dict[str, str]:
+    """Return {alertname: state} of the alerts that are pending or firing in Prometheus.
+
+    `required_labels` maps an alert name to labels its instance must carry to count.
+    """
     url = f"{prometheus_url.rstrip('/')}/api/v1/alerts"
     body = get_json(url, component="prometheus")
+    required_labels = required_labels or {}
     try:
-        return {alert["labels"]["alertname"]: alert["state"] for alert in body["data"]["alerts"]}
-    except (KeyError, TypeError) as error:
+        active = {}
+        for alert in body["data"]["alerts"]:
+            labels = alert["labels"]
+            required = required_labels.get(labels["alertname"], {})
+            if all(labels.get(name) == value for name, value in required.items()):
+                active[labels["alertname"]] = alert["state"]
+        return active
+    except (KeyError, TypeError, AttributeError) as error:
         raise unexpected_body("prometheus", url, error) from None
 
 
@@ -138,6 +174,11 @@ def expected_alerts(scenario: str, target: Target) -> tuple[str, ...]:
         return ("AgentAbsent",) if target.mode == "compose" else ("AgentDown",)
     if scenario == "agent-restart":
         return ("AgentRestarted",)
+    if scenario == "model-down":
+        # The agent stays up, so AgentDown does not fire and does not inhibit TargetDown.
+        # The burn-rate alerts may fire too, depending on the traffic in their windows,
+        # and are not awaited.
+        return ("TargetDown", "AgentHighErrorRate")
     alerts = tuple(_scenario_class(scenario).alerts)
     if target.mode == "compose":
         alerts += COMPOSE_ONLY_ALERTS.get(scenario, ())
@@ -179,6 +220,29 @@ def _scenario_class(name: str):
         return SCENARIOS[name]
     except KeyError:
         raise LabError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIO_NAMES)} or all") from None
+
+
+def model_down_traffic(agent_url: str, duration_s: float) -> Traffic:
+    """Return light synchronous traffic to the agent, bounded by `duration_s` and a request count."""
+    duration_s = math.ceil(duration_s)
+    limits = Limits(
+        rate_per_s=MODEL_DOWN_RATE_PER_S,
+        duration_s=duration_s,
+        max_requests=math.ceil(MODEL_DOWN_RATE_PER_S * duration_s),
+        concurrency=MODEL_DOWN_CONCURRENCY,
+        timeout_s=MODEL_DOWN_TIMEOUT_S,
+    )
+    return Traffic(
+        agent_url.rstrip("/"),
+        lambda rng: Request("POST", "/api/v1/process", json=workload.random_task(rng)),
+        limits,
+    )
+
+
+def traffic_summary(traffic: Traffic) -> str:
+    """Return "N requests in S s: status count, ..." for a finished traffic run."""
+    counts = ", ".join(f"{status} x{count}" for status, count in sorted(traffic.status_counts.items()))
+    return f"{traffic.requests_sent} requests in {traffic.elapsed_s:.0f} s: {counts or 'no responses'}"
 
 
 def inhibited_by(alert: str, others: tuple[str, ...], rules: dict[str, Rule], alertmanager: dict) -> str | None:
@@ -248,6 +312,7 @@ class Drill:
         self.receiver = ReceiverClient(target.urls["receiver"])
         self.prometheus, self.alertmanager, self.loki = load_timing_configs()
         self.rules: dict[str, Rule] = {**self.loki.alerts, **self.prometheus.alerts}
+        self.traffic: Traffic | None = None
 
     def timings(self, alerts: tuple[str, ...], injected_latency_s: float = 0.0) -> dict[str, AlertTiming]:
         timings = {}
@@ -359,8 +424,11 @@ class Drill:
             after_stop_s, timing.resolve_limit_s, ok=not problems, note="; ".join(problems + facts),
         )
 
+    def _labels(self, alert: str) -> dict[str, str]:
+        return ALERT_LABELS.get((self.scenario, alert), {})
+
     def _check_not_active(self, alerts: tuple[str, ...]) -> None:
-        active = active_alerts(self.target.urls["prometheus"])
+        active = active_alerts(self.target.urls["prometheus"], {alert: self._labels(alert) for alert in alerts})
         if any(alert in self.loki.alerts for alert in alerts):
             active.update(active_in_alertmanager(self.target.urls["alertmanager"]))
         busy = [f"{alert} ({active[alert]})" for alert in alerts if alert in active]
@@ -382,7 +450,17 @@ class Drill:
     def _start_fault(self, fault, duration_s: float) -> None:
         if self.scenario == "agent-down":
             self.progress("stopping the agent")
-            self.target.stop_agent()
+            self.target.stop("agent")
+            return
+        if self.scenario == "model-down":
+            self.progress("stopping the model service")
+            self.target.stop("model")
+            self.traffic = model_down_traffic(self.target.urls["agent"], duration_s)
+            self.progress(
+                f"sending {MODEL_DOWN_RATE_PER_S:g} synchronous tasks a second to the agent "
+                f"for at most {self.traffic.limits.duration_s:.0f} s"
+            )
+            self.traffic.start()
             return
         if self.scenario == "agent-restart":
             self.progress("restarting the agent")
@@ -404,7 +482,13 @@ class Drill:
     def _stop_fault(self, fault) -> float:
         if self.scenario == "agent-down":
             self.progress("starting the agent again")
-            self.target.start_agent()
+            self.target.start("agent")
+        elif self.scenario == "model-down":
+            if self.traffic is not None:
+                self.traffic.stop()
+                self.progress(f"model-down traffic: {traffic_summary(self.traffic)}")
+            self.progress("starting the model service again")
+            self.target.start("model")
         elif fault is not None:
             fault.stop()
             self.progress(fault.summary())
@@ -441,7 +525,7 @@ class Drill:
             pending = [alert for alert in alerts if arrivals[alert] is None]
             elapsed_s = time.time() - start
             for alert in pending:
-                arrivals[alert] = self.receiver.first_arrival(alert, status, since)
+                arrivals[alert] = self.receiver.first_arrival(alert, status, since, self._labels(alert))
             pending = [alert for alert in pending if arrivals[alert] is None]
             if not pending:
                 return arrivals

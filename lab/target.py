@@ -1,8 +1,9 @@
 """Which lab a command talks to: the native one in the run folder, or the compose one.
 
 `lab status` and `lab drill` use only HTTP against the component URLs, so they work the
-same for both. Stopping and restarting the agent (the agent-down and agent-restart drills)
-needs process control: the native lab's state file, or `docker compose stop|start|restart`.
+same for both. Stopping and restarting the agent or the model (the agent-down, agent-restart
+and model-down drills) needs process control: the native lab's state file, or
+`docker compose stop|start|restart`.
 """
 
 from __future__ import annotations
@@ -37,26 +38,31 @@ class Target:
             "(no native lab runs from the run folder and docker compose runs no agent)"
         )
 
-    def stop_agent(self) -> None:
-        """Stop the agent process (native) or container (compose)."""
+    def stop(self, component: str) -> None:
+        """Stop the agent's or model's process (native) or container (compose)."""
         if self.mode == "native":
-            self.stack.stop_component("agent")
+            self.stack.stop_component(component)
         elif self.mode == "compose":
-            _compose("stop", "agent")
+            _compose("stop", component)
         else:
-            raise LabError("cannot stop the agent: this lab was not started by `lab up` or docker compose")
+            raise LabError(f"cannot stop the {component}: this lab was not started by `lab up` or docker compose")
 
-    def start_agent(self, *, timeout_s: float = 60.0) -> None:
-        """Start the agent again and wait until it is ready."""
+    def start(self, component: str, *, timeout_s: float = 60.0) -> None:
+        """Start the agent or model again and wait until it and the agent are ready.
+
+        The agent's /readyz calls the model's, so after a model restart both must return 200.
+        """
+        ready_components = [component] if component == "agent" else [component, "agent"]
         if self.mode == "native":
-            self.stack.start_component("agent")
-            self.stack.wait_ready(["agent"], timeout_s=timeout_s)
+            self.stack.start_component(component)
+            self.stack.wait_ready(ready_components, timeout_s=timeout_s)
             return
         if self.mode == "compose":
-            _compose("start", "agent")
-            self._wait_agent_ready(timeout_s)
+            _compose("start", component)
+            for name in ready_components:
+                self._wait_ready(name, timeout_s)
             return
-        raise LabError("cannot start the agent: this lab was not started by `lab up` or docker compose")
+        raise LabError(f"cannot start the {component}: this lab was not started by `lab up` or docker compose")
 
     def restart_agent(self, *, timeout_s: float = 60.0) -> None:
         """Restart the agent so it comes back with a new process start time."""
@@ -65,19 +71,19 @@ class Target:
             return
         if self.mode == "compose":
             _compose("restart", "agent")
-            self._wait_agent_ready(timeout_s)
+            self._wait_ready("agent", timeout_s)
             return
         raise LabError("cannot restart the agent: this lab was not started by `lab up` or docker compose")
 
-    def _wait_agent_ready(self, timeout_s: float) -> None:
+    def _wait_ready(self, component: str, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
-        url = self.urls["agent"] + READY_PATHS["agent"]
+        url = self.urls[component] + READY_PATHS[component]
         while True:
             ready, detail = probe_ready(url)
             if ready:
                 return
             if time.monotonic() > deadline:
-                raise LabError(f"timed out after {timeout_s:.0f} s waiting for the agent at {url} ({detail})")
+                raise LabError(f"timed out after {timeout_s:.0f} s waiting for the {component} at {url} ({detail})")
             time.sleep(0.5)
 
 

@@ -1,10 +1,31 @@
-"""Drill bookkeeping that needs no running lab: expected alerts and the result table."""
+"""Drill bookkeeping that needs no running lab: expected alerts, the result table, model-down's traffic."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from werkzeug.serving import make_server
 
-from lab.drill import SCENARIO_NAMES, AlertResult, Drill, agent_threads, expected_alerts, format_results, scenario_options
+from lab.drill import (
+    ALERT_LABELS,
+    PROCESS_SCENARIOS,
+    SCENARIO_NAMES,
+    AlertResult,
+    Drill,
+    ReceiverClient,
+    active_alerts,
+    agent_threads,
+    expected_alerts,
+    format_results,
+    inhibited_by,
+    model_down_traffic,
+    scenario_options,
+    traffic_summary,
+)
 from lab.errors import LabError
 from lab.target import Target
+from tests.support import free_port
 
 URLS = {"agent": "http://127.0.0.1:1", "receiver": "http://127.0.0.1:2", "prometheus": "http://127.0.0.1:3"}
 
@@ -15,6 +36,8 @@ URLS = {"agent": "http://127.0.0.1:1", "receiver": "http://127.0.0.1:2", "promet
         ("agent-down", "native", ("AgentDown",)),
         ("agent-down", "compose", ("AgentAbsent",)),
         ("agent-restart", "native", ("AgentRestarted",)),
+        ("model-down", "native", ("TargetDown", "AgentHighErrorRate")),
+        ("model-down", "compose", ("TargetDown", "AgentHighErrorRate")),
         ("slow-model", "native", ("ModelInferenceSlow",)),
         ("queue-flood", "compose", ("AgentQueueBackup", "AgentQueueGrowing")),
         ("error-burst", "native", ("AgentHighErrorRate", "AgentErrorBudgetBurnFast")),
@@ -67,6 +90,145 @@ def test_scenario_options_other_scenarios():
 
 def test_all_runs_latency_spike_before_error_burst():
     assert SCENARIO_NAMES.index("latency-spike") < SCENARIO_NAMES.index("error-burst")
+
+
+def test_all_runs_model_down_after_error_burst():
+    assert SCENARIO_NAMES.index("error-burst") < SCENARIO_NAMES.index("model-down")
+    assert SCENARIO_NAMES.index("model-down") < SCENARIO_NAMES.index("agent-down")
+
+
+def test_model_down_needs_process_control():
+    assert PROCESS_SCENARIOS == ("model-down", "agent-down", "agent-restart")
+
+
+def test_drill_help_lists_model_down(capsys):
+    from lab import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["drill", "--help"])
+
+    assert "model-down" in capsys.readouterr().out
+
+
+def test_model_down_alerts_defined_and_not_inhibited():
+    drill = Drill("model-down", Target("native", URLS), progress=lambda message: None)
+    expected = expected_alerts("model-down", drill.target)
+
+    for alert in expected:
+        assert alert in drill.prometheus.alerts
+        assert inhibited_by(alert, expected, drill.rules, drill.alertmanager) is None
+    # TargetDown copies the job into service, so service="model" picks the model's instance.
+    assert drill.rules["TargetDown"].labels["service"] == "{{ $labels.job }}"
+    assert drill.rules["TargetDown"].labels["team"] == "observability"
+    assert ALERT_LABELS == {("model-down", "TargetDown"): {"service": "model"}}
+
+
+def test_model_down_timings_from_config():
+    drill = Drill("model-down", Target("native", URLS), progress=lambda message: None)
+
+    timings = drill.timings(("TargetDown", "AgentHighErrorRate"))
+
+    # TargetDown: `for: 1m` + group_wait 10s. AgentHighErrorRate: `for: 30s` + group_wait 10s,
+    # because a rate() window need not fill first.
+    # Each limit adds one scrape and two evaluation intervals and 5 s.
+    assert timings["TargetDown"].earliest_possible_s == 70.0
+    assert timings["TargetDown"].fire_limit_s == 90.0
+    assert timings["AgentHighErrorRate"].earliest_possible_s == 40.0
+    assert timings["AgentHighErrorRate"].fire_limit_s == 60.0
+
+
+class JsonServer:
+    """An HTTP server on a free port that returns one fixed JSON body for every GET."""
+
+    def __init__(self, body: object) -> None:
+        encoded = json.dumps(body).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(encoded)))
+                self.end_headers()
+                self.wfile.write(encoded)
+
+            def log_message(self, *_args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc_info):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+def notification(received_at_unix: float, service: str) -> dict:
+    labels = {"alertname": "TargetDown", "service": service, "job": service}
+    return {"received_at_unix": received_at_unix, "alertname": "TargetDown", "status": "firing", "labels": labels}
+
+
+@pytest.mark.parametrize(
+    ("labels", "arrival"),
+    [(None, 100.0), ({}, 100.0), ({"service": "model"}, 130.0), ({"service": "receiver"}, 100.0), ({"service": "loki"}, None)],
+)
+def test_first_arrival_filters_labels(labels, arrival):
+    body = {"notifications": [notification(140.0, "model"), notification(130.0, "model"), notification(100.0, "receiver")]}
+
+    with JsonServer(body) as receiver:
+        assert ReceiverClient(receiver.url).first_arrival("TargetDown", "firing", 0.0, labels) == arrival
+
+
+def test_active_alerts_requires_labels():
+    alerts = [
+        {"labels": {"alertname": "TargetDown", "service": "receiver"}, "state": "firing"},
+        {"labels": {"alertname": "AgentHighErrorRate", "service": "agent"}, "state": "pending"},
+    ]
+
+    with JsonServer({"status": "success", "data": {"alerts": alerts}}) as prometheus:
+        required = {"TargetDown": {"service": "model"}}
+        assert active_alerts(prometheus.url, required) == {"AgentHighErrorRate": "pending"}
+        assert active_alerts(prometheus.url) == {"TargetDown": "firing", "AgentHighErrorRate": "pending"}
+
+
+@pytest.fixture
+def agent_without_model(monkeypatch):
+    """A real agent whose MODEL_URL points at a free port where nothing listens."""
+    from agentlab.agent import create_app
+    from agentlab.settings import AgentSettings
+
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
+    app = create_app(AgentSettings(model_url=f"http://127.0.0.1:{free_port()}", model_timeout_s=5.0))
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    runtime = app.extensions["agentlab"]
+    if hasattr(runtime, "stop"):
+        runtime.stop()
+
+
+def test_model_down_traffic_fails_with_502(agent_without_model):
+    traffic = model_down_traffic(agent_without_model + "/", 1.5)
+
+    traffic.start()
+    ended = traffic.wait(timeout_s=30)
+
+    assert ended
+    # 2 a second for a duration rounded up to 2 s bounds the run at 4 requests. A slow
+    # machine may send fewer before the 2 s pass.
+    assert traffic.limits.max_requests == 4
+    assert 1 <= traffic.requests_sent <= 4
+    assert dict(traffic.status_counts) == {"502": traffic.requests_sent}
+    assert traffic_summary(traffic).startswith(f"{traffic.requests_sent} requests in ")
+    assert traffic_summary(traffic).endswith(f": 502 x{traffic.requests_sent}")
 
 
 def test_forecast_marks_diluted_burn_alert():
