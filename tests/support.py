@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, TypeVar
 
 import pytest
@@ -62,3 +64,34 @@ def wait_until(
             detail = f"; last error: {last_error!r}" if last_error else ""
             pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}{detail}")
         time.sleep(interval_s)
+
+
+class StubServer:
+    """An HTTP server on a free port that returns a fixed (status, content type, body) for every GET."""
+
+    def __init__(self, status: int, content_type: str, body: str) -> None:
+        response = (status, content_type, body.encode())
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(response[0])
+                self.send_header("Content-Type", response[1])
+                self.send_header("Content-Length", str(len(response[2])))
+                self.end_headers()
+                self.wfile.write(response[2])
+
+            def log_message(self, *_args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc_info):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()

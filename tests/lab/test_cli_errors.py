@@ -4,8 +4,6 @@ import json
 import socket
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ from lab.http_client import START_HINT, get
 from lab.load import parse_run_time, parse_spawn_rate, parse_users
 from lab.stack import stop_command
 from lab.target import Target
-from tests.support import free_port
+from tests.support import StubServer, free_port
 
 PORT_VARIABLES = ("LAB_AGENT_PORT", "LAB_MODEL_PORT", "LAB_RECEIVER_PORT", "LAB_PROMETHEUS_PORT", "LAB_ALERTMANAGER_PORT")
 
@@ -33,37 +31,6 @@ def lab_env(monkeypatch, tmp_path):
         monkeypatch.setenv(name, str(ports[name]))
     monkeypatch.setenv("LAB_RUN_DIR", str(tmp_path / "run"))
     return ports
-
-
-class StubServer:
-    """An HTTP server on a free port that returns a fixed (status, content type, body) for every GET."""
-
-    def __init__(self, status: int, content_type: str, body: str) -> None:
-        answer = (status, content_type, body.encode())
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(answer[0])
-                self.send_header("Content-Type", answer[1])
-                self.send_header("Content-Length", str(len(answer[2])))
-                self.end_headers()
-                self.wfile.write(answer[2])
-
-            def log_message(self, *_args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_exc_info):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
 
 
 # -- drill: every HTTP call fails with one LabError --------------------------------------

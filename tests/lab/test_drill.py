@@ -2,7 +2,6 @@
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from werkzeug.serving import make_server
@@ -25,7 +24,7 @@ from lab.drill import (
 )
 from lab.errors import LabError
 from lab.target import Target
-from tests.support import free_port
+from tests.support import StubServer, free_port
 
 URLS = {"agent": "http://127.0.0.1:1", "receiver": "http://127.0.0.1:2", "prometheus": "http://127.0.0.1:3"}
 
@@ -137,35 +136,9 @@ def test_model_down_timings_from_config():
     assert timings["AgentHighErrorRate"].fire_limit_s == 60.0
 
 
-class JsonServer:
-    """An HTTP server on a free port that returns one fixed JSON body for every GET."""
-
-    def __init__(self, body: object) -> None:
-        encoded = json.dumps(body).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(encoded)))
-                self.end_headers()
-                self.wfile.write(encoded)
-
-            def log_message(self, *_args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_exc_info):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+def json_server(body: object) -> StubServer:
+    """Return a server that answers every GET with `body` as JSON."""
+    return StubServer(200, "application/json", json.dumps(body))
 
 
 def notification(received_at_unix: float, service: str) -> dict:
@@ -180,7 +153,7 @@ def notification(received_at_unix: float, service: str) -> dict:
 def test_first_arrival_filters_labels(labels, arrival):
     body = {"notifications": [notification(140.0, "model"), notification(130.0, "model"), notification(100.0, "receiver")]}
 
-    with JsonServer(body) as receiver:
+    with json_server(body) as receiver:
         assert ReceiverClient(receiver.url).first_arrival("TargetDown", "firing", 0.0, labels) == arrival
 
 
@@ -190,7 +163,7 @@ def test_active_alerts_requires_labels():
         {"labels": {"alertname": "AgentHighErrorRate", "service": "agent"}, "state": "pending"},
     ]
 
-    with JsonServer({"status": "success", "data": {"alerts": alerts}}) as prometheus:
+    with json_server({"status": "success", "data": {"alerts": alerts}}) as prometheus:
         required = {"TargetDown": {"service": "model"}}
         assert active_alerts(prometheus.url, required) == {"AgentHighErrorRate": "pending"}
         assert active_alerts(prometheus.url) == {"TargetDown": "firing", "AgentHighErrorRate": "pending"}
