@@ -194,7 +194,7 @@ def render(date: str, up_s: float, ready_after_s: float | None, memory: dict, al
         "",
         f"- Date: {date}",
         f"- Machine: {machine()}",
-        f"- Command: `make bench`",
+        "- Command: `make bench`",
         "",
         "| Measure | Result | Target | Met |",
         "|---|---|---|---|",

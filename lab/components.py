@@ -21,7 +21,7 @@ STANDARD_PORTS: dict[str, int] = {
     "alertmanager": 9093,
 }
 
-# The path each component answers 200 on once it serves requests.
+# The path where each component returns 200 once it serves requests.
 READY_PATHS: dict[str, str] = {
     "agent": "/readyz",
     "model": "/readyz",

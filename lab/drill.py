@@ -552,7 +552,7 @@ def format_results(results: list[AlertResult]) -> str:
                 _seconds(result.resolved_after_s),
                 _seconds(result.resolved_after_stop_s),
                 _seconds(result.resolve_limit_s),
-                ("ok" if result.ok else "FAILED") + (f": {result.note}" if result.note else ""),
+                _verdict(result),
             )
         )
     widths = [max(len(row[column]) for row in rows) for column in range(len(header) - 1)]
@@ -566,6 +566,14 @@ def format_results(results: list[AlertResult]) -> str:
         "resolve limit: longest range window + one scrape and three evaluation intervals + group_interval + 5 s."
     )
     return "\n".join(lines) + "\n" + legend
+
+
+def _verdict(result: AlertResult) -> str:
+    """Format the result column: ok or FAILED, followed by the note when there is one."""
+    verdict = "ok" if result.ok else "FAILED"
+    if result.note:
+        verdict += f": {result.note}"
+    return verdict
 
 
 def _seconds(value: float | None) -> str:

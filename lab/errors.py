@@ -2,4 +2,4 @@
 
 
 class LabError(Exception):
-    """A failure the user can act on; the message says what failed and what to do."""
+    """A failure the user can act on. The message states what failed and what to do."""

@@ -100,7 +100,7 @@ class Scenario:
 
     @property
     def error_fraction(self) -> float:
-        """Expected share of the traffic's requests that the agent answers with a 5xx status."""
+        """Expected share of the traffic's requests that get a 5xx response from the agent."""
         return 0.0
 
     def slow_fraction(self, threshold_s: float) -> float:
@@ -113,7 +113,7 @@ class Scenario:
     def set_limits(self, *, duration_s: float | None = None, max_requests: int | None = None) -> None:
         """Change the traffic's time or request bound; only before `start`.
 
-        `lab drill` reads the fault's latency from the scenario before it knows how long to
+        `lab drill` reads the fault's latency from the scenario before it can compute how long to
         wait for the alerts, so it sets the duration afterwards.
         """
         if self.started:
@@ -409,7 +409,7 @@ class QueueFlood(Scenario):
     def injected_latency_s(self) -> float:
         return self.latency_ms / 1000
 
-    # slow_fraction stays 0: POST /api/v1/tasks answers 202 before a worker runs the task.
+    # slow_fraction stays 0 because POST /api/v1/tasks returns 202 before a worker runs the task.
 
 
 SCENARIOS: dict[str, type[Scenario]] = {

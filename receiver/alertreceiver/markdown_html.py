@@ -37,14 +37,25 @@ _INLINE = re.compile(
 )
 
 
-def safe_href(url: str) -> str | None:
-    """Return `url` if a browser may follow it from a runbook: http(s) or a relative path."""
+def http_link(url: str) -> str | None:
+    """Return `url` if it is an absolute http(s) URL; alert text is untrusted, so no javascript: links."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return None
     if parts.scheme in ("http", "https") and parts.netloc:
         return url
+    return None
+
+
+def safe_href(url: str) -> str | None:
+    """Return `url` if a browser may follow it from a runbook: http(s) or a relative path."""
+    if http_link(url):
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
     # "//host/path" has no scheme but leaves the site, and "a:b" without // is some other scheme.
     if not parts.scheme and not parts.netloc and not url.startswith("//"):
         return url

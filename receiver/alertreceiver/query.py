@@ -6,12 +6,13 @@ import math
 import sqlite3
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from . import store
 from .errors import reject
+from .markdown_html import http_link
 
 bp = Blueprint("query", __name__)
 
@@ -120,17 +121,6 @@ def healthz() -> Response:
         response.status_code = 503
         return response
     return jsonify({"status": "ok"})
-
-
-def http_link(url: str) -> str | None:
-    """Return `url` if it is an absolute http(s) URL; alert text is untrusted, so no javascript: links."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme in ("http", "https") and parts.netloc:
-        return url
-    return None
 
 
 def page_groups(groups: list[store.NotificationGroup], settings: Any) -> list[dict[str, Any]]:

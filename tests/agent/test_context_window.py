@@ -12,7 +12,7 @@ from agentlab.settings import AgentSettings, ModelSettings
 from agentlab.tokens import count_tokens
 from tests.agent.helpers import scrape, value
 
-# "Reply to the user message below." is 7 tokens; chat asks for 128 by default.
+# "Reply to the user message below." is 7 tokens, and chat requests 128 by default.
 CHAT_PROMPT_TOKENS = 7
 CHAT_MAX_TOKENS = 128
 

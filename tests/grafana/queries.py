@@ -142,5 +142,5 @@ def datasources() -> list[dict[str, Any]]:
 
 
 def unescape_provisioning(value: str) -> str:
-    """Return `value` as Grafana sees it after provisioning: `$$` becomes `$`."""
+    """Return `value` as Grafana reads it after provisioning, where `$$` becomes `$`."""
     return value.replace("$$", "$")

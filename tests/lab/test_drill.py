@@ -137,7 +137,7 @@ def test_model_down_timings_from_config():
 
 
 def json_server(body: object) -> StubServer:
-    """Return a server that answers every GET with `body` as JSON."""
+    """Return a server that responds to every GET with `body` as JSON."""
     return StubServer(200, "application/json", json.dumps(body))
 
 
